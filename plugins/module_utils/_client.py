@@ -15,6 +15,7 @@ idempotent calls.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import time
@@ -229,16 +230,18 @@ class OllamaClient:
             raise self._fail(OllamaError, method, path, to_text(data["error"]), status=200, server_error=data["error"])
         return data
 
-    def stream(self, method, path, body, stall_timeout=300.0, progress_key=None):
+    def stream(self, method, path, body, stall_timeout=300.0, progress_key=None, final_status="success"):
         """Yield the JSON objects of an NDJSON stream, one per line, as they arrive.
 
         Raises OllamaError for an ``{"error": ...}`` line even inside HTTP 200, OllamaConnectionError when the
-        stream breaks before a final line, and OllamaStallError when no progress was seen for ``stall_timeout``
-        seconds. Progress is a change of ``progress_key(line)`` (default: the whole line).
+        stream ends before a line with ``status == final_status`` (pull, push and create end with ``success``;
+        a dropped connection can look like a clean end of stream), and OllamaStallError when no progress was seen
+        for ``stall_timeout`` seconds. Progress is a change of ``progress_key(line)`` (default: the whole line).
         """
         response = self._call(method, path, body, stall_timeout, idempotent=False)
         key = progress_key or (lambda item: json.dumps(item, sort_keys=True))
         last_key = None
+        last_status = None
         last_progress = self._clock()
         try:
             while True:
@@ -251,6 +254,10 @@ class OllamaClient:
                     raise self._fail(OllamaConnectionError, method, path,
                                      f"the stream broke: {_reason(exc)}")
                 if not raw:
+                    if final_status is not None and last_status != final_status:
+                        raise self._fail(OllamaConnectionError, method, path,
+                                         f"the stream broke before Ollama reported {final_status!r} "
+                                         f"(last status: {last_status or 'none'})")
                     return
                 line = to_text(raw, errors="surrogate_or_replace").strip()
                 if not line:
@@ -264,6 +271,7 @@ class OllamaClient:
                 if "error" in item:
                     raise self._fail(OllamaError, method, path, to_text(item["error"]), status=200,
                                      server_error=to_text(item["error"]))
+                last_status = item.get("status", last_status)
                 now = self._clock()
                 current = key(item)
                 if current != last_key:
@@ -324,3 +332,129 @@ class OllamaClient:
 
     def host_of(self):
         return urlsplit(self.base_url).hostname
+
+
+# ---------------------------------------------------------------------------------------------- pulls and registry
+
+class PullStats:
+    """What one (possibly retried) pull transferred, counted from its progress lines.
+
+    A layer whose first progress line already shows ``completed == total`` was on the server before (a cache hit);
+    every other layer was downloaded or resumed in this pull, and its ``total`` counts in ``bytes``.
+    """
+
+    def __init__(self):
+        self.layers = {}          # digest -> [total, cached]
+        self.progress_lines = 0
+        self.attempts = 0
+        self.seconds = 0.0
+        self.statuses = []
+
+    def see(self, item):
+        self.progress_lines += 1
+        status = item.get("status")
+        if status and (not self.statuses or self.statuses[-1] != status):
+            self.statuses.append(status)
+        digest = item.get("digest")
+        total = item.get("total")
+        if not digest or not isinstance(total, int):
+            return
+        if digest not in self.layers:
+            self.layers[digest] = [total, item.get("completed") == total]
+        else:
+            self.layers[digest][0] = total
+
+    def as_dict(self):
+        return {
+            "bytes": sum(total for total, cached in self.layers.values() if not cached),
+            "bytes_total": sum(total for total, cached in self.layers.values()),
+            "layers": len(self.layers),
+            "layers_cached": sum(1 for total, cached in self.layers.values() if cached),
+            "seconds": round(self.seconds, 3),
+            "attempts": self.attempts,
+            "progress_lines": self.progress_lines,
+        }
+
+
+def _retryable(exc):
+    """Transport failures between us and Ollama, stalls and 5xx before the stream: a repeated pull resumes."""
+    if isinstance(exc, (OllamaConnectionError, OllamaStallError)):
+        return True
+    return exc.status is not None and exc.status >= 500 and exc.status != 200
+
+
+def pull_with_retries(client, model, insecure=False, stall_timeout=300.0, retries=3, backoff=2.0, sleep=None,
+                      clock=None, stats=None):
+    """Pull ``model`` to the end of its stream, retrying broken connections, stalls and 5xx with backoff.
+
+    Error lines inside the stream (a missing model, an unauthorized registry) are not retried: the server
+    already retried what it could. Returns a PullStats; raises the last OllamaError when every attempt failed.
+    """
+    sleep = sleep or client._sleep
+    clock = clock or client._clock
+    stats = stats or PullStats()
+    started = clock()
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            stats.attempts = attempt
+            try:
+                final = None
+                for item in client.pull(model, insecure=insecure, stall_timeout=stall_timeout):
+                    stats.see(item)
+                    final = item
+                if not final or final.get("status") != "success":
+                    raise client._fail(OllamaConnectionError, "POST", "/api/pull",
+                                       f"the stream of {model} ended before 'success' (last status: "
+                                       f"{(final or {}).get('status', 'none')})")
+                return stats
+            except OllamaError as exc:
+                if attempt > retries or not _retryable(exc):
+                    if attempt > 1:
+                        exc.args = (f"{exc} (after {attempt} attempts)",)
+                    raise
+                sleep(backoff * (2 ** (attempt - 1)))
+    finally:
+        stats.seconds = clock() - started
+
+
+class RegistryError(OllamaError):
+    """The model's registry could not tell us its manifest digest."""
+
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def registry_manifest_url(name, insecure=False):
+    """The URL Ollama itself fetches the manifest of ``name`` (a ModelName) from."""
+    scheme = "http" if insecure else "https"
+    return f"{scheme}://{name.host}/v2/{name.namespace}/{name.model}/manifests/{name.tag}"
+
+
+def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None):
+    """``sha256:<hex>`` of the manifest the registry serves for ``name``, as Ollama would store it.
+
+    Ollama stores the manifest byte for byte, so this equals the ``/api/tags`` digest after a pull.
+    Raises RegistryError (``status`` 404 for a model the registry does not have, 401/403 when it wants
+    credentials, None when it cannot be reached).
+    """
+    url = registry_manifest_url(name, insecure)
+    request = opener or Request(validate_certs=validate_certs, http_agent=USER_AGENT, follow_redirects="safe")
+    what = f"GET {url}"
+    try:
+        response = request.open("GET", url, headers={"Accept": MANIFEST_MEDIA_TYPE}, timeout=timeout)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+    except HTTPError as exc:
+        try:
+            text = _server_error_text(exc.read())
+        except Exception:
+            text = ""
+        raise RegistryError(f"Registry answered HTTP {exc.code} to {what}: {text or exc.reason}", url=url,
+                            method="GET", path=url, status=exc.code, server_error=text)
+    except (URLError, socket.timeout, ConnectionError, HTTPException, OSError) as exc:
+        raise RegistryError(f"Cannot reach the registry ({what}): {_reason(exc)}", url=url, method="GET", path=url)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
