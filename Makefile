@@ -1,0 +1,95 @@
+# Test tooling for the llmops.ollama collection (the repository root is the collection root).
+#
+#   make venv         .venv with the pinned dev tools (tests/requirements-dev.txt)
+#   make sanity       ansible-test sanity --python $(PY)   (all tests, no ignore files)
+#   make units        ansible-test units --venv --python $(PY)
+#   make lint         antsibull-changelog lint + ansible-lint --profile production
+#   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
+#   make test         all four, each timed, then one summary line
+#   make demo         playbooks/demo.sh, if present
+#   make clean        remove the staged copies under $(TMP)
+#
+# ansible-test must run from a real .../ansible_collections/llmops/ollama directory (not a
+# symlink), so every target copies the tree (what git would commit, see tools/stage.sh) to
+# $(TMP)/<target>/ansible_collections/llmops/ollama and runs there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+PY ?= 3.11
+VENV ?= $(CURDIR)/.venv
+REQS := tests/requirements-dev.txt
+# One staging area per checkout, so two clones never share one.
+TMP ?= /tmp/llmops-ollama-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+NS := llmops
+NAME := ollama
+STAGE = $(TMP)/$@/ansible_collections/$(NS)/$(NAME)
+
+# Stamp keyed on the requirements file's content (and the base python), so edits reinstall.
+REQS_KEY := $(shell cat $(REQS) | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.stamp-$(REQS_KEY)
+
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_LINT_SKIP_SCHEMA_UPDATE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# ansible-test --venv and the get-pip stand-in use pip; keep its cache outside the repo (default).
+
+ANSIBLE_TEST_OPTS ?= -v --color no
+RIG := tests/rig/rig.py
+
+.PHONY: help venv get-pip sanity units lint integration test demo clean
+
+help:
+	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+venv: $(STAMP)
+
+$(STAMP): $(REQS)
+	@if [ ! -x "$(BIN)/python" ] || ! "$(BIN)/python" -c 'import sys' 2>/dev/null; then \
+	  echo "make venv: creating $(VENV) with $$($(PYTHON) --version)"; \
+	  rm -rf "$(VENV)"; $(PYTHON) -m venv "$(VENV)"; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(REQS)
+	@rm -f $(VENV)/.stamp-*
+	@touch $@
+	@echo "make venv: $(VENV) ready ($$($(BIN)/ansible --version | awk "NR==1"))"
+
+# The get-pip download host used by ansible-test is unreachable here: install the stand-in.
+get-pip: $(STAMP)
+	@$(BIN)/python tools/install_get_pip.py --python $(PY)
+
+sanity: get-pip
+	@tools/stage.sh $(STAGE)
+	@if ls $(STAGE)/tests/sanity/ignore-*.txt >/dev/null 2>&1; then \
+	  echo "sanity: tests/sanity/ignore-*.txt must not exist (no ignore entries allowed)"; exit 1; fi
+	cd $(STAGE) && ansible-test sanity --python $(PY) $(ANSIBLE_TEST_OPTS)
+
+units: get-pip
+	@tools/stage.sh $(STAGE)
+	@cd $(STAGE) && $(CURDIR)/tools/units.sh $(PY) $(ANSIBLE_TEST_OPTS)
+
+lint: $(STAMP)
+	@tools/stage.sh $(STAGE)
+	cd $(STAGE) && antsibull-changelog lint -v
+	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production
+
+integration: get-pip
+	@tools/integration.sh $(STAGE) $(PY) $(ANSIBLE_TEST_OPTS)
+
+# Runs every phase even when one fails, prints each duration, and ends with one plain line
+# "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
+test: $(STAMP)
+	@tools/test-all.sh $(MAKE) sanity units lint integration
+
+demo:
+	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \
+	elif [ -f playbooks/demo.sh ]; then bash playbooks/demo.sh; \
+	else echo "make demo: playbooks/demo.sh does not exist yet"; exit 1; fi
+
+clean:
+	rm -rf $(TMP)
