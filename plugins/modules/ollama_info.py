@@ -15,7 +15,7 @@ description:
     (C(GET /api/ps)) and, on request, per-model details (C(POST /api/show)).
   - Never changes anything on the server.
 author:
-  - llmops.ollama contributors
+  - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
