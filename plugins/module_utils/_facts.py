@@ -13,7 +13,7 @@ import datetime
 import json
 import re
 
-from ansible_collections.llmops.ollama.plugins.module_utils._names import FOREVER_THRESHOLD_SECONDS
+from ansible_collections.llmops.ollama.plugins.module_utils._names import FOREVER_THRESHOLD_SECONDS, parse_name
 
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
@@ -151,3 +151,36 @@ def details_entry(name, show):
         "context_length": context_length(show),
         "modified_at": show.get("modified_at"),
     }
+
+
+def entry_key(item):
+    """The name key (see ``ModelName.key``) of a ``/api/tags`` or ``/api/ps`` entry; None if it does not parse."""
+    try:
+        return parse_name(item.get("name") or item.get("model") or "").key
+    except ValueError:
+        return None
+
+
+def format_bytes(size):
+    """Short human form of a byte count, in the decimal units Ollama prints: 540000000 -> '540 MB'."""
+    size = float(size or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(size) < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" or size >= 100 else f"{size:.1f} {unit}"
+        size /= 1000.0
+    return f"{size:.1f} TB"
+
+
+def expected_context_length(num_ctx, show):
+    """The ``context_length`` ``/api/ps`` will show for a load with ``num_ctx``.
+
+    The scheduler raises ``num_ctx`` to at least 4 (2048 for vision models) and the runner clamps it to the
+    context the model was trained with (v0.24.0 sched.go, llm/server.go), so asking an all-minilm model
+    (trained on 512) for 8192 gives 512.
+    """
+    floor = 2048 if "vision" in (show.get("capabilities") or []) else 4
+    value = max(int(num_ctx), floor)
+    trained = context_length(show)
+    if isinstance(trained, int) and trained > 0:
+        value = min(value, trained)
+    return value

@@ -1,0 +1,550 @@
+#!/usr/bin/python
+#
+# Copyright (c) 2026, llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ollama_loaded
+short_description: Keep Ollama models loaded in memory, or unload them
+version_added: 1.0.0
+description:
+  - Loads installed models into memory (warms them) so the first real request does not wait for the load, keeps
+    them there for O(keep_alive), and checks that they sit in GPU memory. Or unloads them.
+  - What is loaded is read from C(GET /api/ps). Ollama has no load endpoint; a chat or completion model is loaded
+    with an empty C(POST /api/generate), an embedding-only model with an empty C(POST /api/embed) (Ollama refuses
+    to load it through C(/api/generate)). Which one is chosen from the model's capabilities (C(POST /api/show)).
+  - An alias (a copy made by M(llmops.ollama.ollama_alias)) shares one runner with its source, and C(/api/ps)
+    lists it under the name that loaded it. Models with the same manifest digest are therefore treated as one
+    loaded model.
+  - The module never pulls. A model that is not installed fails the task before anything is loaded; use
+    M(llmops.ollama.ollama_model) first.
+author:
+  - llmops.ollama contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - llmops.ollama._connection
+  - llmops.ollama._connection.actiongroup
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - Predicts from C(/api/ps), C(/api/tags) and C(/api/show) what would be loaded, refreshed, reloaded or
+        unloaded, and sends nothing that changes the server.
+      - O(require_gpu) and O(min_gpu_percent) can only be checked for models that are already loaded, because
+        how much of a model fits in GPU memory is only known once it is loaded.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the sorted names C(/api/ps) lists before and after, each marked C((forever)) when it
+        never expires.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - The models to load or unload.
+      - Names are matched the way Ollama matches them, so V(gemma3) is V(gemma3:latest), case-insensitively.
+    type: list
+    elements: str
+    required: true
+    aliases: [model, models]
+  state:
+    description:
+      - V(loaded) loads the models that C(/api/ps) does not list.
+      - V(unloaded) asks Ollama to unload the models it lists, then waits until C(/api/ps) no longer lists them
+        (Ollama unloads in the background). The wait is bounded by O(timeout). A model that is not loaded, or not
+        even installed, is V(ok).
+    type: str
+    choices: [loaded, unloaded]
+    default: loaded
+  keep_alive:
+    description:
+      - How long the models stay loaded after their last request, with O(state=loaded).
+      - A number is seconds; a negative number (V(-1)) means forever. A string needs a unit, as in V(30m),
+        V(2h), V(1h30m) or V(-1m) (forever); Ollama accepts the units V(ns), V(us), V(ms), V(s), V(m), V(h) and
+        no V(d).
+      - A number written as a string (V("300"), V("-1")) is refused, because Ollama answers it with HTTP 400.
+        Write it without quotes in YAML. In the C(key=value) form of ad-hoc commands every value is a string, so
+        use a unit there (V(keep_alive=-1m)) or JSON arguments.
+      - V(0) would unload the model right after loading it; use O(state=unloaded) instead.
+      - If not set, nothing is sent and the server applies E(OLLAMA_KEEP_ALIVE) (default V(5m)) when it
+        loads a model; a model that is already loaded keeps the keep-alive it has.
+      - A loaded model is left alone unless O(keep_alive) asks for forever and the model expires. A finite
+        O(keep_alive) does not touch a model that is already loaded (forever or with another timeout); set
+        O(refresh=true) to apply it.
+      - Invalid values fail before any request is sent.
+    type: raw
+  options:
+    description:
+      - Runner options for the load, as in the C(options) of C(/api/generate), for example C(num_ctx) (the
+        context length) or C(num_gpu) (the number of layers to put on the GPU).
+      - Ollama starts a new runner when a request's options differ from the loaded runner's.
+      - C(/api/ps) only shows the context length, so only C(num_ctx) is compared for a model that is already
+        loaded; it is reloaded when its context length differs. The context Ollama uses is C(num_ctx) raised to
+        at least 4 (2048 for vision models) and cut to the context the model was trained with, and that is what
+        is compared. Other options cannot be observed; set O(refresh=true) to send them to a loaded model.
+      - When a model that is already loaded is sent a request without C(num_ctx) (for example by O(refresh)),
+        Ollama reloads it with the model's default context length if it was loaded with another one.
+    type: dict
+  refresh:
+    description:
+      - Send the load request even for models that are already loaded, which restarts their keep-alive timer
+        and applies O(keep_alive) and O(options). Reports V(changed).
+    type: bool
+    default: false
+  require_gpu:
+    description:
+      - Fail unless every model sits entirely in GPU memory (C(size_vram) equals C(size) in C(/api/ps)).
+      - The same as O(min_gpu_percent=100).
+    type: bool
+    default: false
+  min_gpu_percent:
+    description:
+      - Fail when less than this share (0 to 100) of a model sits in GPU memory. The message says how much of it
+        sits in system RAM.
+      - On a host without a supported GPU every model is in system RAM (0%).
+    type: int
+  load_timeout:
+    description:
+      - Seconds to wait for one load request. Loading a large model from disk into GPU memory takes long.
+      - Ollama itself gives up a load that makes no progress for E(OLLAMA_LOAD_TIMEOUT) (default 5 minutes).
+      - O(timeout) applies to every other request and bounds the wait for unloads.
+    type: float
+    default: 600
+notes:
+  - Ollama loads at most E(OLLAMA_MAX_LOADED_MODELS) models at once (default 3 per GPU, 3 on CPU) and evicts an
+    idle one to load another when memory or that limit runs out, whatever its keep-alive. A model that is not
+    listed by C(/api/ps) after its load fails the task (unless its O(keep_alive) is shorter than 30 seconds).
+  - A load request answers when the model is ready; a failed load (for example C(model requires more system
+    memory)) fails the task with the server's message, and models loaded before it stay loaded.
+  - See C(docs/warm-models.md) in the collection for warming models at boot.
+seealso:
+  - module: llmops.ollama.ollama_info
+    description: Shows what is loaded (O(llmops.ollama.ollama_info#module:gather=running)).
+  - module: llmops.ollama.ollama_model
+    description: Installs the models first.
+"""
+
+EXAMPLES = r"""
+- name: Keep the chat and embedding models loaded forever, entirely in GPU memory
+  llmops.ollama.ollama_loaded:
+    name: [qwen2.5:7b, nomic-embed-text]
+    keep_alive: -1
+    require_gpu: true
+
+- name: Load with a 16k context for 2 hours
+  llmops.ollama.ollama_loaded:
+    name: qwen2.5:7b
+    keep_alive: 2h
+    options:
+      num_ctx: 16384
+
+- name: Restart the keep-alive timer of a model loaded for 30 minutes
+  llmops.ollama.ollama_loaded:
+    name: qwen2.5:7b
+    keep_alive: 30m
+    refresh: true
+
+- name: Fail when less than 80% of the model fits in GPU memory
+  llmops.ollama.ollama_loaded:
+    name: llama3.1:70b
+    min_gpu_percent: 80
+  register: warm
+
+- name: Show when each model expires
+  ansible.builtin.debug:
+    msg: "{{ warm.models | items2dict(key_name='name', value_name='expires_at') }}"
+
+- name: Free the memory
+  llmops.ollama.ollama_loaded:
+    name: [qwen2.5:7b, nomic-embed-text]
+    state: unloaded
+"""
+
+RETURN = r"""
+url:
+  description: The base URL the module talked to.
+  returned: always
+  type: str
+  sample: http://127.0.0.1:11434
+models:
+  description:
+    - One entry per model in O(name), in that order, as it is after the task (as it would be, in check mode).
+    - In check mode, a model that would be loaded has RV(models[].loaded=true) and no memory facts yet.
+  returned: success, and on failures after requests were sent
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The model's name as C(/api/tags) shows it (the shortest form), or as given when not installed.
+      type: str
+      sample: gemma3:270m
+    action:
+      description:
+        - V(loaded) (it was not loaded), V(reloaded) (loaded again for another context length), V(refreshed)
+          (load request sent again to a loaded model, for O(refresh) or to make O(keep_alive) forever),
+          V(unloaded), or V(unchanged).
+      type: str
+      sample: loaded
+    loaded:
+      description: Whether C(/api/ps) lists the model (or another name for the same model).
+      type: bool
+      sample: true
+    loaded_as:
+      description: The name C(/api/ps) lists the runner under; differs from RV(models[].name) for an alias.
+      type: str
+      sample: gemma3:270m
+    expires_at:
+      description: When the model unloads if it stays idle (C(/api/ps)).
+      type: str
+      sample: "2026-11-25T12:05:00.123456789Z"
+    forever:
+      description: Whether the model never expires (it was loaded with a negative keep_alive).
+      type: bool
+      sample: false
+    size:
+      description: Bytes of memory the runner uses.
+      type: int
+      sample: 540000000
+    size_vram:
+      description: Bytes of that in GPU memory (C(0) on a CPU-only host).
+      type: int
+      sample: 0
+    gpu_percent:
+      description: Share of the model in GPU memory, 0 to 100.
+      type: int
+      sample: 100
+    context_length:
+      description: The context length the runner was started with.
+      type: int
+      sample: 4096
+actions:
+  description: What was done (or would be done, in check mode), one line per model that changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["loaded gemma3:270m via /api/generate (keep_alive forever)"]
+"""
+
+import time
+
+from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
+from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
+    entry_key,
+    expected_context_length,
+    format_bytes,
+    running_entry,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="list", elements="str", required=True, aliases=["model", "models"]),
+    state=dict(type="str", choices=["loaded", "unloaded"], default="loaded"),
+    keep_alive=dict(type="raw"),
+    options=dict(type="dict"),
+    refresh=dict(type="bool", default=False),
+    require_gpu=dict(type="bool", default=False),
+    min_gpu_percent=dict(type="int"),
+    load_timeout=dict(type="float", default=600.0),
+)
+
+# Below this keep_alive a model may legitimately be gone again when the module reads /api/ps after loading it.
+_SHORT_KEEP_ALIVE = 30.0
+_UNLOAD_POLL_SECONDS = 0.2
+
+
+class Request:
+    """What the task asks for, validated before any request is sent."""
+
+    def __init__(self, params):
+        self.names = parse_names(params["name"])
+        self.state = params["state"]
+        self.keep_alive = None
+        self.options = params["options"]
+        self.refresh = params["refresh"]
+        self.num_ctx = None
+        self.gpu_bar = None
+        if self.state == "unloaded":
+            used = [opt for opt in ("keep_alive", "options", "min_gpu_percent") if params[opt] is not None]
+            used += [opt for opt in ("refresh", "require_gpu") if params[opt]]
+            if used:
+                raise ModuleFailure(f"{', '.join(used)} only apply to state=loaded, not to state=unloaded")
+            return
+        if params["keep_alive"] is not None:
+            self.keep_alive = parse_keep_alive(params["keep_alive"])
+            if self.keep_alive.unload:
+                raise ModuleFailure(
+                    f"keep_alive {params['keep_alive']!r} unloads the model as soon as it is loaded; "
+                    "use state=unloaded to unload it"
+                )
+        if self.options and "num_ctx" in self.options:
+            num_ctx = self.options["num_ctx"]
+            if isinstance(num_ctx, bool) or not isinstance(num_ctx, int) or num_ctx <= 0:
+                raise ModuleFailure(
+                    f"options.num_ctx must be a positive integer (tokens), got {num_ctx!r} ({type(num_ctx).__name__})"
+                )
+            self.num_ctx = num_ctx
+        percent = params["min_gpu_percent"]
+        if percent is not None and not 0 <= percent <= 100:
+            raise ModuleFailure(f"min_gpu_percent must be from 0 to 100, got {percent}")
+        if params["require_gpu"]:
+            percent = 100
+        self.gpu_bar = percent
+
+    @property
+    def short_keep_alive(self):
+        ka = self.keep_alive
+        return ka is not None and not ka.forever and ka.seconds < _SHORT_KEEP_ALIVE
+
+
+class Target:
+    """One model of the task: its installed name, the runner that serves it now, and what to do."""
+
+    def __init__(self, name, installed=None):
+        self.requested = name
+        self.installed = installed            # the /api/tags entry, None when not installed
+        self.name = installed["name"] if installed else name.short
+        self.digest = installed.get("digest") if installed else None
+        self.show = None
+        self.running = None                   # running_entry() of its /api/ps entry
+        self.action = "unchanged"
+        self.reason = ""
+
+    def find_runner(self, running):
+        """The /api/ps entry for this model: the same name, else the same manifest digest (an alias)."""
+        key = self.requested.key
+        for entry in running:
+            if entry_key(entry) == key:
+                return entry
+        for entry in running:
+            if self.digest and entry.get("digest") == self.digest:
+                return entry
+        return None
+
+    @property
+    def embedding_only(self):
+        capabilities = (self.show or {}).get("capabilities") or []
+        return "embedding" in capabilities and "completion" not in capabilities
+
+
+# ---------------------------------------------------------------------------------------------------- decide
+
+
+def installed_targets(client, request):
+    """Targets for every name, with its /api/tags entry (None when it is not installed)."""
+    by_key = {entry_key(item): item for item in client.tags()}
+    return [Target(name, by_key.get(name.key)) for name in request.names]
+
+
+def decide_loaded(client, request, running):
+    targets = installed_targets(client, request)
+    missing = [t.requested.raw for t in targets if t.installed is None]
+    for target in targets:
+        if target.installed is not None:
+            target.show = client.show(target.name)
+            if target.show is None:  # deleted between the two calls
+                missing.append(target.requested.raw)
+    if missing:
+        raise ModuleFailure(
+            f"not installed on {client.base_url}: {', '.join(missing)}; "
+            "install with llmops.ollama.ollama_model first (ollama_loaded never pulls)"
+        )
+    for target in targets:
+        target.running = target.find_runner(running)
+        decide_one(target, request)
+    return targets
+
+
+def decide_one(target, request):
+    running = target.running
+    if running is None:
+        target.action, target.reason = "loaded", "not loaded"
+        return
+    if request.num_ctx is not None:
+        wanted = expected_context_length(request.num_ctx, target.show)
+        if running.get("context_length") != wanted:
+            target.action = "reloaded"
+            target.reason = f"context length {running.get('context_length')} -> {wanted}"
+            return
+    if request.keep_alive is not None and request.keep_alive.forever and not running["forever"]:
+        target.action = "refreshed"
+        target.reason = f"keep_alive forever asked, it expires at {running.get('expires_at')}"
+    elif request.refresh:
+        target.action, target.reason = "refreshed", "refresh"
+
+
+def decide_unloaded(client, running, request):
+    if not running:
+        return [Target(name) for name in request.names]
+    unmatched = [name for name in request.names if not any(entry_key(e) == name.key for e in running)]
+    targets = installed_targets(client, request) if unmatched else [Target(name) for name in request.names]
+    for target in targets:
+        target.running = target.find_runner(running)
+        if target.running is not None:
+            target.action, target.reason = "unloaded", f"loaded as {target.running['name']}"
+    return targets
+
+
+# ---------------------------------------------------------------------------------------------------- act
+
+
+def load(client, target, request, timeout):
+    body = {"model": target.name}
+    if request.keep_alive is not None:
+        body["keep_alive"] = request.keep_alive.wire
+    if request.options:
+        body["options"] = request.options
+    if target.embedding_only:
+        client.embed(body, timeout=timeout)
+    else:
+        client.generate(dict(body, prompt=""), timeout=timeout)
+
+
+def load_path(target):
+    return "/api/embed" if target.embedding_only else "/api/generate"
+
+
+def describe_action(target, request):
+    if target.action == "unloaded":
+        return f"unloaded {target.name} ({target.reason})"
+    keep = f"keep_alive {request.keep_alive.describe()}" if request.keep_alive else "server keep_alive"
+    return f"{target.action} {target.name} via {load_path(target)} ({target.reason}; {keep})"
+
+
+def wait_unloaded(client, runners, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Poll /api/ps until none of ``runners`` (names as /api/ps lists them) is listed; return those still listed."""
+    keys = {entry_key(entry) for entry in runners}
+    deadline = clock() + timeout
+    while True:
+        still = [item for item in client.ps() if entry_key(item) in keys]
+        if not still or clock() >= deadline:
+            return [item.get("name") for item in still]
+        sleep(_UNLOAD_POLL_SECONDS)
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+
+def model_result(target, running, predicted=False):
+    entry = running or {}
+    return {
+        "name": target.name,
+        "action": target.action,
+        "loaded": running is not None or predicted,
+        "loaded_as": entry.get("name"),
+        "expires_at": entry.get("expires_at"),
+        "forever": entry.get("forever", False),
+        "size": entry.get("size"),
+        "size_vram": entry.get("size_vram"),
+        "gpu_percent": entry.get("gpu_percent"),
+        "context_length": entry.get("context_length"),
+    }
+
+
+def loaded_set(running):
+    return sorted(f"{e['name']} (forever)" if e["forever"] else e["name"] for e in running)
+
+
+def predicted_running(running, targets, request):
+    """/api/ps as it would be after the task, for check mode's diff."""
+    after = {entry_key(e): dict(e) for e in running}
+    forever = request.keep_alive is not None and request.keep_alive.forever
+    for target in targets:
+        if target.action == "unloaded":
+            after.pop(entry_key(target.running), None)
+        elif target.action == "loaded":
+            after.setdefault(target.requested.key, {"name": target.name, "forever": forever})
+        elif target.action != "unchanged" and request.keep_alive is not None:
+            after[entry_key(target.running)]["forever"] = forever
+    return list(after.values())
+
+
+def gpu_shortfalls(targets, results, bar):
+    """Messages for the models below ``bar`` percent in GPU memory."""
+    messages = []
+    for target, result in zip(targets, results):
+        size, vram = result["size"], result["size_vram"]
+        if size is None or vram * 100 >= bar * size:
+            continue
+        what = "require_gpu needs 100%" if bar == 100 else f"min_gpu_percent is {bar}%"
+        messages.append(
+            f"{target.name} is {vram * 100 // size}% in GPU memory ({what}): "
+            f"{format_bytes(size - vram)} of {format_bytes(size)} in system RAM"
+        )
+    return messages
+
+
+# ---------------------------------------------------------------------------------------------------- module
+
+
+def run(mod):
+    request = Request(mod.params)
+    client = mod.client
+    running = [running_entry(item) for item in client.ps()]
+    if request.state == "loaded":
+        targets = decide_loaded(client, request, running)
+    else:
+        targets = decide_unloaded(client, running, request)
+    todo = [t for t in targets if t.action != "unchanged"]
+    result = {"changed": bool(todo), "url": client.base_url, "actions": [describe_action(t, request) for t in todo]}
+
+    if mod.check_mode or not todo:
+        after = predicted_running(running, targets, request)
+        result["models"] = [model_result(t, None if t.action == "unloaded" else t.running, t.action == "loaded")
+                            for t in targets]
+    else:
+        after = apply(mod, client, request, targets, todo, result)
+        result["models"] = [model_result(t, t.find_runner(after)) for t in targets]
+    if mod.diff_mode:
+        result["diff"] = {"before": {"loaded": loaded_set(running)}, "after": {"loaded": loaded_set(after)}}
+
+    if request.state == "loaded" and not mod.check_mode:
+        gone = [t.name for t, r in zip(targets, result["models"]) if not r["loaded"]]
+        if gone and not request.short_keep_alive:
+            raise ModuleFailure(
+                f"{', '.join(gone)} loaded, but {client.base_url}/api/ps no longer lists it: the server evicted it "
+                "(more models than OLLAMA_MAX_LOADED_MODELS, or not enough memory for all of them)", **result)
+    if request.gpu_bar is not None:
+        checked = [(t, r) for t, r in zip(targets, result["models"]) if r["size"] is not None]
+        shortfalls = gpu_shortfalls([t for t, r in checked], [r for t, r in checked], request.gpu_bar)
+        if shortfalls:
+            raise ModuleFailure("; ".join(shortfalls), **result)
+    return result
+
+
+def apply(mod, client, request, targets, todo, result):
+    """Send the loads or unloads; return /api/ps (as running_entry dicts) afterwards."""
+    done = []
+    for target in todo:
+        try:
+            if target.action == "unloaded":
+                client.generate({"model": target.name, "prompt": "", "keep_alive": 0})
+            else:
+                load(client, target, request, mod.params["load_timeout"])
+        except OllamaError as exc:
+            verb = "Unloading" if target.action == "unloaded" else "Loading"
+            raise ModuleFailure(
+                f"{verb} {target.name} failed: {exc}", error=exc.as_dict(), changed=bool(done),
+                url=client.base_url, actions=[describe_action(t, request) for t in done])
+        done.append(target)
+    if request.state == "unloaded":
+        still = wait_unloaded(client, [t.running for t in todo], mod.params["timeout"])
+        if still:
+            after = [running_entry(item) for item in client.ps()]
+            result["models"] = [model_result(t, t.find_runner(after)) for t in targets]
+            raise ModuleFailure(
+                f"{', '.join(still)} still loaded {mod.params['timeout']:g}s after the unload request (timeout): "
+                "Ollama unloads a model only when the requests using it finish", **result)
+    return [running_entry(item) for item in client.ps()]
+
+
+def main():
+    OllamaModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()
