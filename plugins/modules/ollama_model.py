@@ -1,0 +1,775 @@
+#!/usr/bin/python
+#
+# Copyright (c) 2026, llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ollama_model
+short_description: Make Ollama models present, absent, current, pinned or exclusive
+version_added: 1.0.0
+description:
+  - Pulls, updates, pins, builds and deletes models on an Ollama server.
+  - One C(GET /api/tags) decides what to do. With O(state=present) a model that is already installed causes no
+    registry traffic at all, so hosts without registry access stay green.
+  - Names are compared the way Ollama compares them, so V(gemma3), V(gemma3:latest), V(library/gemma3) and
+    V(registry.ollama.ai/library/gemma3:latest) are the same model (case-insensitive per part).
+  - Pulls are streamed. A pull that makes no progress for O(stall_timeout) seconds is stopped; broken
+    connections, stalls and server errors are retried O(retries) times with exponential backoff, and the server
+    resumes the partial download. The result reports the bytes and the duration of each pull.
+author:
+  - llmops.ollama contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - llmops.ollama._connection
+  - llmops.ollama._connection.actiongroup
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode sends no request that changes anything.
+      - With O(state=latest) and with O(digest), check mode asks the model's registry for its manifest
+        (C(GET /v2/<namespace>/<model>/manifests/<tag>)) and compares its sha256 with the installed digest, so
+        the prediction is exact. This request is made from the host the module runs on.
+      - When that registry cannot be reached or wants credentials, check mode predicts V(changed) for the
+        model and adds a warning. A registry that answers 404 fails the task, as the real run would.
+      - With O(create), check mode compares the existing model exactly as a real run does; a model whose O(create.from)
+        is not installed yet is predicted as V(created).
+  diff_mode:
+    support: full
+    details:
+      - The diff lists the installed models before and after, sorted, as C(name@digest12). A digest that cannot
+        be known in check mode is shown as C(unknown).
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - The models, as names Ollama accepts (C([host/][namespace/]model[:tag])); a missing tag means V(latest).
+      - Every name is validated before any request is sent; an invalid name fails the task and names the
+        entry. Tags V(local), V(cloud) and C(*-cloud) are refused, because Ollama reads them as a source suffix.
+    type: list
+    elements: str
+    required: true
+    aliases: [model, models]
+  state:
+    description:
+      - V(present) pulls the models that are not installed and leaves installed ones alone.
+      - V(latest) pulls every model and reports V(changed) only for those whose manifest digest changed
+        (Ollama rewrites the manifest on every pull, so the modification time is not a signal).
+      - V(absent) deletes the models that are installed; a missing model is V(ok). Blobs still used by other
+        names (aliases) stay on disk.
+    type: str
+    choices: [present, absent, latest]
+    default: present
+  digest:
+    description:
+      - The manifest digest the model must have, as C(/api/tags) shows it, with or without C(sha256:).
+      - Only with one O(name) and O(state=present).
+      - An installed model with this digest is V(ok) without registry traffic. Otherwise the module first asks
+        the registry for the manifest; when the registry serves another digest the task fails, names both
+        digests, and pulls nothing.
+      - When the registry cannot be asked (unreachable, wants credentials), the model is pulled and its digest is
+        checked afterwards; on a mismatch the task fails, and a model that was not installed before is deleted
+        again.
+    type: str
+  insecure:
+    description:
+      - Talk to the registry over plain C(http://) (passed to C(/api/pull)). Ollama has no https-to-http
+        fallback and no option to skip certificate checks, so a registry with a self-signed certificate needs
+        its CA in the system trust store of the Ollama host instead.
+      - Also used for the manifest request in check mode and for O(digest).
+    type: bool
+    default: false
+  exclusive:
+    description:
+      - With O(state=present) or O(state=latest), also delete every installed model that is not named in
+        O(name), aliases included. Deletions happen only after all pulls succeeded.
+      - Check mode and diff mode list exactly which models would go.
+    type: bool
+    default: false
+  create:
+    description:
+      - Build O(name) from an installed or pullable model through C(POST /api/create) instead of pulling it.
+      - Only with one O(name) and O(state=present).
+      - Idempotent. An existing model is V(ok) when its base, system prompt, template, parameters and messages
+        already match what this build would produce; the base matches when the model uses the weights of
+        O(create.from) (or, with O(create.quantize), names it as parent and has that quantization). Options that
+        are not given are expected to be inherited from O(create.from). Any difference rebuilds the model
+        (V(changed)).
+      - When O(create.from) is not installed it is pulled first (with O(insecure), O(retries) and O(stall_timeout)).
+    type: dict
+    suboptions:
+      from:
+        description:
+          - The model to start from (a model name; Ollama's API does not accept a file path here).
+        type: str
+        required: true
+      system:
+        description:
+          - The system prompt. Replaces the inherited one.
+        type: str
+      template:
+        description:
+          - The prompt template (Go template syntax). Replaces the inherited one.
+        type: str
+      parameters:
+        description:
+          - Runner parameters, merged over the inherited ones, for example C(num_ctx) or C(temperature).
+          - List parameters such as C(stop) take a list.
+        type: dict
+      messages:
+        description:
+          - Example conversation stored with the model; replaces the inherited messages when not empty.
+        type: list
+        elements: dict
+      license:
+        description:
+          - License texts, appended to the inherited ones.
+        type: list
+        elements: str
+      quantize:
+        description:
+          - Quantize the weights while building. Ollama can only quantize from F16, BF16 or F32 weights.
+        type: str
+        choices: [F32, F16, BF16, Q8_0, Q4_K_S, Q4_K_M, Q4_K]
+  stall_timeout:
+    description:
+      - Seconds a pull or build may go without progress before it is stopped. There is no limit on the total
+        time of a pull that keeps progressing.
+    type: float
+    default: 300
+  retries:
+    description:
+      - How often to retry a pull after a broken connection, a stall or a server error (HTTP 5xx), waiting
+        2, 4, 8 ... seconds in between. Ollama resumes the partial download.
+      - Errors the server reports inside the pull stream (for example a model the registry does not have) are
+        not retried.
+    type: int
+    default: 3
+notes:
+  - Ansible modules cannot print while they run, so the progress of a long pull is not shown live. The module reads
+    the progress stream line by line and reports what was pulled in RV(models[].pull) when it finishes.
+  - Two runs pulling the same model at the same time both succeed; the server downloads each blob once.
+  - "The module talks to the registry itself only for O(state=latest) in check mode and for O(digest); it then
+    uses the proxy settings of the host the module runs on (C(https_proxy), C(no_proxy))."
+  - See C(docs/private-registries-and-air-gap.md) in the collection for private registries and air-gapped hosts.
+seealso:
+  - module: llmops.ollama.ollama_alias
+  - module: llmops.ollama.ollama_info
+  - module: llmops.ollama.ollama_loaded
+"""
+
+EXAMPLES = r"""
+- name: Two models are installed (pulled only when missing)
+  llmops.ollama.ollama_model:
+    name: [qwen2.5:7b, nomic-embed-text]
+
+- name: Keep a model current (changed only when the registry has a new manifest)
+  llmops.ollama.ollama_model:
+    name: gemma3:270m
+    state: latest
+
+- name: Pin a model to one exact manifest
+  llmops.ollama.ollama_model:
+    name: gemma3:270m
+    digest: sha256:e7d36fb2c3b3293cfe56d55889867a064b3a2b22e98335f2e6e8a387e081d6be
+
+- name: Pull from a private plain-http registry
+  llmops.ollama.ollama_model:
+    name: registry.example.internal:5000/library/gemma3:270m
+    insecure: true
+
+- name: These models and nothing else
+  llmops.ollama.ollama_model:
+    name: [qwen2.5:7b, nomic-embed-text]
+    exclusive: true
+
+- name: A chat model with a system prompt and a larger context
+  llmops.ollama.ollama_model:
+    name: support-bot
+    create:
+      from: qwen2.5:7b
+      system: You answer questions about our product, briefly.
+      parameters:
+        num_ctx: 16384
+        temperature: 0.2
+
+- name: Remove a model
+  llmops.ollama.ollama_model:
+    name: llama3.2
+    state: absent
+
+- name: Report what a pull transferred
+  llmops.ollama.ollama_model:
+    name: qwen2.5:7b
+  register: pulled
+
+- name: Show bytes and seconds
+  ansible.builtin.debug:
+    msg: "{{ pulled.models[0].pull | default('nothing pulled') }}"
+"""
+
+RETURN = r"""
+models:
+  description: One entry per model in O(name), in the order given (duplicates of the same model are merged).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The model's name as C(/api/tags) shows it (the shortest form).
+      type: str
+      sample: gemma3:270m
+    action:
+      description:
+        - What was done, or in check mode what would be done.
+        - V(pulled) (was missing), V(updated) (new digest, or a rebuilt O(create) model), V(created),
+          V(deleted), V(unchanged).
+      type: str
+      sample: pulled
+    digest_before:
+      description: The manifest digest before the task (as C(/api/tags) shows it), V(null) when not installed.
+      type: str
+      sample: null
+    digest_after:
+      description:
+        - The manifest digest after the task, V(null) when not installed.
+        - In check mode the predicted digest where it is known (from the registry), else V(null).
+      type: str
+      sample: e7d36fb2c3b3293cfe56d55889867a064b3a2b22e98335f2e6e8a387e081d6be
+    size:
+      description: Bytes on disk after the task (layers and config), V(null) when not installed or not known.
+      type: int
+      sample: 291554930
+    pull:
+      description: What the pull transferred, counted from the server's progress lines.
+      returned: when the model was pulled (not in check mode)
+      type: dict
+      contains:
+        bytes:
+          description: Bytes of the layers that were not on the server before (downloaded or resumed).
+          type: int
+        bytes_total:
+          description: Bytes of all layers of the model.
+          type: int
+        layers:
+          description: Number of layers (including the config) the server reported.
+          type: int
+        layers_cached:
+          description: Layers that were already on the server.
+          type: int
+        seconds:
+          description: Duration of the pull including retries.
+          type: float
+        attempts:
+          description: Number of attempts (1 when no retry was needed).
+          type: int
+        progress_lines:
+          description: Number of progress lines the server sent.
+          type: int
+      sample: {"bytes": 291548384, "bytes_total": 291554930, "layers": 4, "layers_cached": 0, "seconds": 6.2,
+               "attempts": 1, "progress_lines": 97}
+removed:
+  description: Models deleted (or, in check mode, to be deleted) because of O(exclusive).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The model's name as C(/api/tags) shows it.
+      type: str
+    digest:
+      description: Its manifest digest.
+      type: str
+    size:
+      description: Its size in bytes.
+      type: int
+  sample: [{"name": "llama3.2:latest", "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+            "size": 2019393189}]
+actions:
+  description: What was done (or would be done in check mode), one readable line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Pulled gemma3:270m (291.5 MB in 6.2s)", "Deleted llama3.2:latest (exclusive)"]
+diff:
+  description: Installed models before and after, sorted, each as C(name@digest12).
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the task.
+      type: list
+      elements: str
+      sample: ["llama3.2:latest@a80c4f17acd5"]
+    after:
+      description: After the task (predicted in check mode).
+      type: list
+      elements: str
+      sample: ["gemma3:270m@e7d36fb2c3b3"]
+"""
+
+import re
+
+from ansible_collections.llmops.ollama.plugins.module_utils._client import (
+    OllamaError,
+    RegistryError,
+    pull_with_retries,
+    registry_manifest_digest,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import parse_parameters
+from ansible_collections.llmops.ollama.plugins.module_utils._names import (
+    InvalidName,
+    parse_name,
+    parse_names,
+    short_digest,
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="list", elements="str", required=True, aliases=["model", "models"]),
+    state=dict(type="str", choices=["present", "absent", "latest"], default="present"),
+    digest=dict(type="str"),
+    insecure=dict(type="bool", default=False),
+    exclusive=dict(type="bool", default=False),
+    create=dict(
+        type="dict",
+        options={
+            "from": dict(type="str", required=True),
+            "system": dict(type="str"),
+            "template": dict(type="str"),
+            "parameters": dict(type="dict"),
+            "messages": dict(type="list", elements="dict"),
+            "license": dict(type="list", elements="str"),
+            "quantize": dict(type="str", choices=["F32", "F16", "BF16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K"]),
+        },
+    ),
+    stall_timeout=dict(type="float", default=300.0),
+    retries=dict(type="int", default=3),
+)
+
+_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
+_LIST_PARAMETERS = ("stop",)
+
+
+# ------------------------------------------------------------------------------------------------------ decide
+
+def decide(params):
+    """Validate everything the user gave, before any request. Returns (names, digest, create)."""
+    names = parse_names(params["name"])
+    if not names:
+        raise ModuleFailure("name: give at least one model name")
+    state = params["state"]
+    digest = None
+    if params["digest"] is not None:
+        match = _DIGEST.match(params["digest"].strip())
+        if not match:
+            raise ModuleFailure(f"digest {params['digest']!r} is not a sha256 digest (64 hex characters, "
+                                "optionally prefixed with 'sha256:')")
+        digest = match.group(1).lower()
+    for option, value in (("digest", digest), ("create", params["create"])):
+        if value is None:
+            continue
+        if len(names) != 1:
+            raise ModuleFailure(f"{option} needs exactly one name, got {len(names)}: {', '.join(n.raw for n in names)}")
+        if state != "present":
+            raise ModuleFailure(f"{option} needs state=present, got state={state}")
+    if digest is not None and params["create"] is not None:
+        raise ModuleFailure("digest and create cannot be combined: a built model's digest is not known in advance")
+    if params["exclusive"] and state == "absent":
+        raise ModuleFailure("exclusive needs state=present or state=latest; with state=absent it would delete everything")
+    if params["stall_timeout"] <= 0:
+        raise ModuleFailure(f"stall_timeout must be greater than 0, got {params['stall_timeout']:g}")
+    if params["retries"] < 0:
+        raise ModuleFailure(f"retries must be 0 or more, got {params['retries']}")
+    create = params["create"]
+    if create is not None:
+        try:
+            parse_name(create["from"])
+        except InvalidName as exc:
+            raise ModuleFailure(f"create.from: {exc}") from None
+        for index, message in enumerate(create["messages"] or []):
+            if not isinstance(message.get("role"), str) or not isinstance(message.get("content"), str):
+                raise ModuleFailure(f"create.messages[{index}] needs a 'role' and a 'content' string, got {message!r}")
+        for key, value in (create["parameters"] or {}).items():
+            values = value if isinstance(value, list) else [value]
+            if not all(isinstance(item, (str, int, float, bool)) for item in values):
+                raise ModuleFailure(f"create.parameters.{key}: {value!r} is not a string, number, boolean or list of them")
+    return names, digest, create
+
+
+def index_tags(tags):
+    """``/api/tags`` entries by name key (entries whose name does not parse are skipped, as Ollama skips them)."""
+    index = {}
+    for item in tags:
+        try:
+            index[parse_name(item.get("name") or item.get("model") or "").key] = item
+        except InvalidName:
+            continue
+    return index
+
+
+def bare(digest):
+    return (digest or "").split(":", 1)[-1].lower() or None
+
+
+def listing(index):
+    return sorted(f"{item['name']}@{short_digest(item.get('digest')) or 'unknown'}" for item in index.values())
+
+
+def human_bytes(count):
+    value = float(count or 0)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000.0
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def from_blob(show):
+    """The weights blob of a model: the first ``FROM`` line of its ``/api/show`` modelfile."""
+    for line in (show.get("modelfile") or "").splitlines():
+        if line.startswith("FROM "):
+            return line[5:].strip()
+    return None
+
+
+def _norm(value):
+    if isinstance(value, list):
+        return [_norm(item) for item in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _norm_parameters(parameters):
+    result = {}
+    for key, value in (parameters or {}).items():
+        if key in _LIST_PARAMETERS and not isinstance(value, list):
+            value = [value]
+        result[key] = _norm(value)
+    return result
+
+
+def _norm_messages(messages):
+    return [(m.get("role"), m.get("content")) for m in messages or []]
+
+
+def create_differences(existing, base, spec):
+    """Why the existing model (``/api/show``) is not what ``create`` would build; [] when it already is.
+
+    ``base`` is the ``/api/show`` of ``create.from`` when it is installed, else None: then only the options
+    given are compared.
+    """
+    diffs = []
+    details = existing.get("details") or {}
+    if spec["quantize"]:
+        parent = details.get("parent_model") or ""
+        try:
+            same_parent = parse_name(parent).key == parse_name(spec["from"]).key
+        except InvalidName:
+            same_parent = False
+        if not same_parent:
+            diffs.append(f"base: built from {parent or 'unknown'!r}, not {spec['from']!r}")
+        if (details.get("quantization_level") or "").upper() != spec["quantize"].upper():
+            diffs.append(f"quantization: {details.get('quantization_level')!r}, not {spec['quantize']!r}")
+    elif base is not None and from_blob(existing) != from_blob(base):
+        diffs.append(f"base: the weights differ from those of {spec['from']!r}")
+    elif base is None:
+        parent = details.get("parent_model") or ""
+        try:
+            same_parent = parse_name(parent).key == parse_name(spec["from"]).key
+        except InvalidName:
+            same_parent = False
+        if not same_parent:
+            diffs.append(f"base: built from {parent or 'unknown'!r}, not {spec['from']!r}")
+    for field in ("system", "template"):
+        wanted = spec[field] if spec[field] is not None else (base or {}).get(field) if base is not None else None
+        if (spec[field] is not None or base is not None) and (existing.get(field) or "") != (wanted or ""):
+            diffs.append(f"{field} differs")
+    have = _norm_parameters(parse_parameters(existing.get("parameters")))
+    given = _norm_parameters(spec["parameters"])
+    if base is not None:
+        wanted = _norm_parameters(parse_parameters(base.get("parameters")))
+        wanted.update(given)
+    else:
+        wanted = given
+        have = {key: value for key, value in have.items() if key in given}
+    if have != wanted:
+        changed_keys = sorted(key for key in set(have) | set(wanted) if have.get(key) != wanted.get(key))
+        diffs.append(f"parameters differ: {', '.join(changed_keys)}")
+    if spec["messages"]:
+        if _norm_messages(existing.get("messages")) != _norm_messages(spec["messages"]):
+            diffs.append("messages differ")
+    elif base is not None and _norm_messages(existing.get("messages")) != _norm_messages(base.get("messages")):
+        diffs.append("messages differ")
+    licenses = existing.get("license") or ""
+    for text in spec["license"] or []:
+        if text not in licenses:
+            diffs.append("license missing")
+            break
+    return diffs
+
+
+def create_body(name, spec):
+    body = {"model": name.raw, "from": spec["from"]}
+    for key in ("system", "template", "parameters", "messages", "license", "quantize"):
+        if spec[key] not in (None, [], {}):
+            body[key] = spec[key]
+    return body
+
+
+# ---------------------------------------------------------------------------------------------------------- act
+
+class Run:
+    """The state of one module run: what was found, done and predicted, so a failure can report it all."""
+
+    def __init__(self, mod):
+        self.mod = mod
+        self.client = mod.client
+        self.params = mod.params
+        self.check = mod.check_mode
+        self.changed = False
+        self.entries = []
+        self.removed = []
+        self.actions = []
+        self.before = {}
+        self.predicted = {}   # key -> tags-like entry or None (check mode, for the diff)
+
+    def fail(self, message):
+        raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
+                            actions=self.actions)
+
+    def say(self, done, planned):
+        self.actions.append(planned if self.check else done)
+
+    # -------------------------------------------------------------------- registry
+
+    def registry_digest(self, name):
+        """The registry's manifest digest for ``name`` (bare hex), or None with a warning when it cannot tell."""
+        try:
+            return bare(registry_manifest_digest(name, insecure=self.params["insecure"],
+                                                 timeout=self.params["timeout"]))
+        except RegistryError as exc:
+            if exc.status == 404:
+                self.fail(f"The registry has no model {name.raw!r}: {exc}")
+            self.mod.warn(f"Could not ask the registry for the manifest of {name.raw}, so the result for it is "
+                          f"assumed to change: {exc}")
+            return None
+
+    # -------------------------------------------------------------------- pulls
+
+    def pull(self, name):
+        try:
+            stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
+                                      stall_timeout=self.params["stall_timeout"], retries=self.params["retries"])
+        except OllamaError as exc:
+            self.fail(f"Pulling {name.raw} failed: {exc}")
+        return stats.as_dict()
+
+    def model_entry(self, name, action, before, after, pull=None):
+        entry = {
+            "name": (after or before or {}).get("name") or name.short,
+            "action": action,
+            "digest_before": bare((before or {}).get("digest")),
+            "digest_after": bare((after or {}).get("digest")),
+            "size": (after or {}).get("size"),
+        }
+        if pull is not None:
+            entry["pull"] = pull
+        return entry
+
+    def fresh_index(self):
+        return index_tags(self.client.tags())
+
+    # -------------------------------------------------------------------- states
+
+    def present(self, name, digest):
+        before = self.before.get(name.key)
+        if before is not None and (digest is None or bare(before.get("digest")) == digest):
+            self.entries.append(self.model_entry(name, "unchanged", before, before))
+            return
+        action = "pulled" if before is None else "updated"
+        expected = digest
+        if digest is not None:
+            served = self.registry_digest(name)
+            if served is not None and served != digest:
+                self.fail(f"The registry serves {name.raw} with digest sha256:{served}, not the pinned "
+                          f"sha256:{digest}; nothing was pulled")
+            expected = served or digest
+        if self.check:
+            after = {"name": name.short, "digest": expected} if expected else {"name": name.short}
+            self.predicted[name.key] = after
+            self.changed = True
+            self.entries.append(self.model_entry(name, action, before, after))
+            self.actions.append(f"Would pull {name.raw}" + (f" (sha256:{expected})" if expected else ""))
+            return
+        stats = self.pull(name)
+        after = self.fresh_index().get(name.key)
+        got = bare((after or {}).get("digest"))
+        self.changed = True
+        if digest is not None and got != digest:
+            message = (f"Pulled {name.raw} has digest sha256:{got}, not the pinned sha256:{digest}")
+            if before is None:
+                try:
+                    self.client.delete(after["name"] if after else name.raw)
+                    message += "; it was deleted again"
+                    self.changed = False
+                except OllamaError as exc:
+                    message += f"; deleting it again failed: {exc}"
+            else:
+                message += f"; it replaced the installed sha256:{bare(before.get('digest'))}"
+            self.fail(message)
+        self.entries.append(self.model_entry(name, action, before, after, pull=stats))
+        self.actions.append(f"Pulled {name.raw} ({human_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
+
+    def latest(self, name):
+        before = self.before.get(name.key)
+        digest_before = bare((before or {}).get("digest"))
+        if self.check:
+            served = self.registry_digest(name)
+            if served is not None and served == digest_before:
+                self.entries.append(self.model_entry(name, "unchanged", before, before))
+                return
+            action = "pulled" if before is None else "updated"
+            after = {"name": (before or {}).get("name") or name.short, "digest": served, "size": None}
+            self.predicted[name.key] = after
+            self.changed = True
+            self.entries.append(self.model_entry(name, action, before, after))
+            self.actions.append(f"Would pull {name.raw}" + (f" (new digest sha256:{served})" if served else ""))
+            return
+        stats = self.pull(name)
+        after = self.fresh_index().get(name.key)
+        digest_after = bare((after or {}).get("digest"))
+        if before is None:
+            action = "pulled"
+        elif digest_after != digest_before:
+            action = "updated"
+        else:
+            action = "unchanged"
+        if action != "unchanged":
+            self.changed = True
+            self.actions.append(f"{action.capitalize()} {name.raw} ({human_bytes(stats['bytes'])} in "
+                                f"{stats['seconds']:.1f}s)")
+        self.entries.append(self.model_entry(name, action, before, after, pull=stats))
+
+    def absent(self, name):
+        before = self.before.get(name.key)
+        if before is None:
+            self.entries.append(self.model_entry(name, "unchanged", None, None))
+            return
+        if not self.check:
+            try:
+                self.client.delete(before["name"])
+            except OllamaError as exc:
+                if exc.status != 404:  # gone in between: the goal is reached
+                    self.fail(f"Deleting {before['name']} failed: {exc}")
+        self.changed = True
+        self.predicted[name.key] = None
+        self.entries.append(self.model_entry(name, "deleted", before, None))
+        self.say(f"Deleted {before['name']}", f"Would delete {before['name']}")
+
+    def create(self, name, spec):
+        before = self.before.get(name.key)
+        base_key = parse_name(spec["from"]).key
+        base_entry = self.before.get(base_key)
+        base = self.client.show(base_entry["name"]) if base_entry is not None else None
+        if before is not None:
+            existing = self.client.show(before["name"])
+            diffs = ["it vanished"] if existing is None else create_differences(existing, base, spec)
+            if not diffs:
+                self.entries.append(self.model_entry(name, "unchanged", before, before))
+                return
+            action, why = "updated", f" ({'; '.join(diffs)})"
+        else:
+            action, why = "created", ""
+        self.changed = True
+        if self.check:
+            self.predicted[name.key] = {"name": name.short}
+            if base_entry is None:
+                self.actions.append(f"Would pull {spec['from']}")
+            self.entries.append(self.model_entry(name, action, before, {"name": name.short}))
+            self.actions.append(f"Would {'create' if action == 'created' else 'rebuild'} {name.raw} from "
+                                f"{spec['from']}{why}")
+            return
+        pull = None
+        if base_entry is None:
+            base_name = parse_name(spec["from"])
+            pull = self.pull(base_name)
+            self.actions.append(f"Pulled {spec['from']} ({human_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
+        try:
+            for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
+                pass
+        except OllamaError as exc:
+            self.fail(f"Building {name.raw} from {spec['from']} failed: {exc}")
+        after = self.fresh_index().get(name.key)
+        self.entries.append(self.model_entry(name, action, before, after, pull=pull))
+        self.actions.append(f"{'Created' if action == 'created' else 'Rebuilt'} {name.raw} from {spec['from']}{why}")
+
+    def exclusive(self, names):
+        keep = {name.key for name in names}
+        index = self.before if self.check else self.fresh_index()
+        for key, item in sorted(index.items(), key=lambda pair: pair[1]["name"]):
+            if key in keep:
+                continue
+            if not self.check:
+                try:
+                    self.client.delete(item["name"])
+                except OllamaError as exc:
+                    if exc.status != 404:
+                        self.fail(f"Deleting {item['name']} (not named, exclusive) failed: {exc}")
+            self.changed = True
+            self.predicted[key] = None
+            self.removed.append({"name": item["name"], "digest": bare(item.get("digest")), "size": item.get("size")})
+            self.say(f"Deleted {item['name']} (exclusive)", f"Would delete {item['name']} (exclusive)")
+
+
+# ------------------------------------------------------------------------------------------------------- report
+
+def manage(mod):
+    names, digest, create = decide(mod.params)
+    state = mod.params["state"]
+    run = Run(mod)
+    run.before = index_tags(mod.client.tags())
+    for name in names:
+        if create is not None:
+            run.create(name, create)
+        elif state == "present":
+            run.present(name, digest)
+        elif state == "latest":
+            run.latest(name)
+        else:
+            run.absent(name)
+    if mod.params["exclusive"]:
+        run.exclusive(names)
+    result = {"changed": run.changed, "models": run.entries, "removed": run.removed, "actions": run.actions}
+    if mod.diff_mode:
+        if mod.check_mode:
+            after = dict(run.before)
+            for key, item in run.predicted.items():
+                if item is None:
+                    after.pop(key, None)
+                else:
+                    after[key] = item
+        else:
+            after = run.fresh_index() if run.changed else run.before
+        result["diff"] = {"before": listing(run.before), "after": listing(after)}
+    return result
+
+
+def main():
+    OllamaModule(ARGUMENT_SPEC).run(manage)
+
+
+if __name__ == "__main__":
+    main()
