@@ -39,6 +39,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # ansible-test --venv and the get-pip stand-in use pip; keep its cache outside the repo (default).
 
 ANSIBLE_TEST_OPTS ?= -v --color no
+# Plain output in CI logs (CI=true there); colours locally.
+LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
 .PHONY: help venv get-pip sanity units lint integration test demo clean
@@ -76,7 +78,7 @@ lint: $(STAMP)
 	@tools/stage.sh $(STAGE)
 	cd $(STAGE) && antsibull-changelog lint -v
 	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production
+	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production $(LINT_OPTS)
 
 integration: get-pip
 	@tools/integration.sh $(STAGE) $(PY) $(ANSIBLE_TEST_OPTS)

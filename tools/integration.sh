@@ -59,5 +59,5 @@ fi
 
 cd "$stage"
 ansible-test integration --local --python "$py" "$@"
-url=$(sed -n 's/^[[:space:]]*[A-Za-z_]*url[A-Za-z_]*:[[:space:]]*//p' "$stage/$config" | head -n 1)
+url=$(sed -n 's/^ollama_url:[[:space:]]*//p' "$stage/$config" | tr -d "\"'" | head -n 1)
 echo "REAL-SERVER-TIER: ran against ${url:-the rig server} ($targets targets)"
