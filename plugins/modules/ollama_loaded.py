@@ -86,8 +86,10 @@ options:
         loaded; it is reloaded when its context length differs. The context Ollama uses is C(num_ctx) raised to
         at least 4 (2048 for vision models) and cut to the context the model was trained with, and that is what
         is compared. Other options cannot be observed; set O(refresh=true) to send them to a loaded model.
-      - When a model that is already loaded is sent a request without C(num_ctx) (for example by O(refresh)),
-        Ollama reloads it with the model's default context length if it was loaded with another one.
+      - A request without C(num_ctx) makes Ollama restart a loaded runner that uses another context length than
+        the model's default. So when the module re-sends a load to a loaded model (O(refresh), or O(keep_alive)
+        forever) and O(options) has no C(num_ctx), it sends the context length C(/api/ps) shows, which keeps the
+        runner as it is.
     type: dict
   refresh:
     description:
@@ -396,8 +398,12 @@ def load(client, target, request, timeout):
     body = {"model": target.name}
     if request.keep_alive is not None:
         body["keep_alive"] = request.keep_alive.wire
-    if request.options:
-        body["options"] = request.options
+    options = dict(request.options or {})
+    if target.action == "refreshed" and "num_ctx" not in options and target.running.get("context_length"):
+        # Without num_ctx Ollama would restart the runner with the model's default context length.
+        options["num_ctx"] = target.running["context_length"]
+    if options:
+        body["options"] = options
     if target.embedding_only:
         client.embed(body, timeout=timeout)
     else:

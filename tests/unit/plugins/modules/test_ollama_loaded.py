@@ -188,8 +188,23 @@ def test_refresh_always_resends(server):
     server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
     result = run(server, name="gemma3:270m", keep_alive="10m", refresh=True)
     assert result["changed"] is True
-    assert server.calls("POST", "/api/generate")[0].json["keep_alive"] == "10m"
+    sent = server.calls("POST", "/api/generate")[0].json
+    assert sent["keep_alive"] == "10m"
+    # the runner's context length is sent along, or Ollama would restart it with the model's default
+    assert sent["options"] == {"num_ctx": 4096}
     assert result["models"][0]["action"] == "refreshed"
+
+
+def test_refresh_with_options_sends_them(server):
+    server.on("GET", "/api/ps", ps(ps_entry(ctx=2048)))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
+    server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
+    result = run(server, name="gemma3:270m", refresh=True, options={"num_gpu": 0})
+    assert result["changed"] is True
+    sent = server.calls("POST", "/api/generate")[0].json
+    assert sent["options"] == {"num_gpu": 0, "num_ctx": 2048}
+    assert "keep_alive" not in sent
 
 
 def test_alias_shares_the_runner_of_its_source(server):
