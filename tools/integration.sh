@@ -17,7 +17,8 @@ shift 2
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-rig=tests/rig/rig.py
+# Absolute paths: the EXIT trap runs after the cd into the staged copy.
+rig=$repo/tests/rig/rig.py
 config=tests/integration/integration_config.yml
 if [ ! -f "$rig" ]; then
   echo "integration: FAILED: $rig does not exist yet, so the real-server tier cannot run." >&2
@@ -45,13 +46,13 @@ fi
 
 "$repo/tools/stage.sh" "$stage"
 mkdir -p "$stage/tests/integration"
-cp "$config" "$stage/$config"
+cp "$repo/$config" "$stage/$config"
 if [ -e tests/integration/inventory ]; then
   cp tests/integration/inventory "$stage/tests/integration/inventory"
 fi
 
 list=$(cd "$stage" && ansible-test integration --list-targets 2>/dev/null) || list=""
-targets=$(printf '%s\n' "$list" | grep -c .) || targets=0
+targets=$(printf '%s\n' "$list" | grep -cE '^[A-Za-z0-9_.-]+$') || targets=0
 if [ "$targets" -eq 0 ]; then
   echo "integration: FAILED: no integration targets under tests/integration/targets/" >&2
   exit 1
