@@ -321,7 +321,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     registry_manifest_digest,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import parse_parameters
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import entry_key, format_bytes, parse_parameters
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidName,
     parse_name,
@@ -403,13 +403,7 @@ def decide(params):
 
 def index_tags(tags):
     """``/api/tags`` entries by name key (entries whose name does not parse are skipped, as Ollama skips them)."""
-    index = {}
-    for item in tags:
-        try:
-            index[parse_name(item.get("name") or item.get("model") or "").key] = item
-        except InvalidName:
-            continue
-    return index
+    return {key: item for key, item in ((entry_key(item), item) for item in tags) if key is not None}
 
 
 def bare(digest):
@@ -418,15 +412,6 @@ def bare(digest):
 
 def listing(index):
     return sorted(f"{item['name']}@{short_digest(item.get('digest')) or 'unknown'}" for item in index.values())
-
-
-def human_bytes(count):
-    value = float(count or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000.0
-    return f"{value:.1f} TB"  # pragma: no cover
 
 
 def from_blob(show):
@@ -631,7 +616,7 @@ class Run:
                 message += f"; it replaced the installed sha256:{bare(before.get('digest'))}"
             self.fail(message)
         self.entries.append(self.model_entry(name, action, before, after, pull=stats))
-        self.actions.append(f"Pulled {name.raw} ({human_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
+        self.actions.append(f"Pulled {name.raw} ({format_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
 
     def latest(self, name):
         before = self.before.get(name.key)
@@ -659,7 +644,7 @@ class Run:
             action = "unchanged"
         if action != "unchanged":
             self.changed = True
-            self.actions.append(f"{action.capitalize()} {name.raw} ({human_bytes(stats['bytes'])} in "
+            self.actions.append(f"{action.capitalize()} {name.raw} ({format_bytes(stats['bytes'])} in "
                                 f"{stats['seconds']:.1f}s)")
         self.entries.append(self.model_entry(name, action, before, after, pull=stats))
 
@@ -706,7 +691,7 @@ class Run:
         if base_entry is None:
             base_name = parse_name(spec["from"])
             pull = self.pull(base_name)
-            self.actions.append(f"Pulled {spec['from']} ({human_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
+            self.actions.append(f"Pulled {spec['from']} ({format_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
         try:
             for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
                 pass

@@ -1,0 +1,206 @@
+#!/usr/bin/python
+#
+# Copyright (c) 2026, llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ollama_alias
+short_description: Give an installed Ollama model another name
+version_added: 1.0.0
+description:
+  - Makes O(name) point at the installed model O(source), or removes the name O(name).
+  - An alias is a copy of the source's manifest (C(POST /api/copy)); no model data is copied, and the alias has
+    the same manifest digest as its source. Whether the alias already points at the source is decided by
+    comparing the two digests from one C(GET /api/tags).
+  - Never pulls. A missing O(source) fails the task; install it first with M(llmops.ollama.ollama_model).
+author:
+  - llmops.ollama contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - llmops.ollama._connection
+  - llmops.ollama._connection.actiongroup
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - The alias, a model name such as V(chat) (read as V(chat:latest)) or V(team/chat:v2).
+      - Must not denote the same model as O(source).
+    type: str
+    required: true
+    aliases: [alias]
+  source:
+    description:
+      - The installed model the alias must point at.
+      - Required with O(state=present).
+      - With O(state=absent), optional; when given, the task refuses to delete a O(name) that denotes the same
+        model as O(source).
+    type: str
+  state:
+    description:
+      - V(present) creates the alias, or repoints it when it points at another model (its digest differs).
+      - V(absent) deletes the name O(name) only. The model data stays on disk as long as another name (the
+        source) uses it. If O(name) is the only name of a model, deleting it deletes that model.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - Ollama compares names case-insensitively per part, and so does this module; V(Chat) and V(chat:latest) are the
+    same alias.
+  - An alias and its source share one runner when loaded (see M(llmops.ollama.ollama_loaded)).
+seealso:
+  - module: llmops.ollama.ollama_model
+  - module: llmops.ollama.ollama_loaded
+"""
+
+EXAMPLES = r"""
+- name: The model the apps use is called "chat"
+  llmops.ollama.ollama_alias:
+    name: chat
+    source: qwen2.5:7b
+
+- name: Switch "chat" to another model
+  llmops.ollama.ollama_alias:
+    name: chat
+    source: gemma3:4b
+
+- name: Remove the alias (the source model stays)
+  llmops.ollama.ollama_alias:
+    name: chat
+    state: absent
+"""
+
+RETURN = r"""
+alias:
+  description: The alias as C(/api/tags) shows it (the shortest form of O(name)).
+  returned: always
+  type: str
+  sample: chat:latest
+source:
+  description: The source as C(/api/tags) shows it; V(null) when O(source) was not given.
+  returned: always
+  type: str
+  sample: qwen2.5:7b
+digest:
+  description:
+    - The manifest digest the alias has after the task (the source's digest with O(state=present)).
+    - V(null) when the alias does not exist after the task.
+  returned: always
+  type: str
+  sample: 845dbda0ea48ed749caafd9e6037047aa19acfcfd82e704d7ca97d631a0b697e
+previous_digest:
+  description: The digest the alias had before the task, V(null) when it did not exist.
+  returned: always
+  type: str
+  sample: null
+diff:
+  description: The alias before and after, as C(alias -> source@digest12) text.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the task; an empty string when the alias did not exist.
+      type: str
+      sample: ""
+    after:
+      description: After the task (predicted in check mode); an empty string when the alias does not exist.
+      type: str
+      sample: "chat:latest -> qwen2.5:7b@845dbda0ea48"
+"""
+
+from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
+from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import entry_key
+from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidName, parse_name, short_digest
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True, aliases=["alias"]),
+    source=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def decide(params):
+    """Validate both names before any request; return (alias, source or None)."""
+    try:
+        alias = parse_name(params["name"])
+    except InvalidName as exc:
+        raise ModuleFailure(f"name: {exc}") from None
+    source = None
+    if params["source"] is not None:
+        try:
+            source = parse_name(params["source"])
+        except InvalidName as exc:
+            raise ModuleFailure(f"source: {exc}") from None
+    if params["state"] == "present" and source is None:
+        raise ModuleFailure("source is required with state=present")
+    if source is not None and alias.key == source.key:
+        raise ModuleFailure(f"name {alias.raw!r} and source {source.raw!r} are the same model ({alias.short}); an "
+                            "alias needs a name of its own, and this module never deletes the source")
+    return alias, source
+
+
+def describe(alias_name, digest, index):
+    """``chat:latest -> qwen2.5:7b@845dbda0ea48`` (the first other name with that digest), or ''."""
+    if digest is None:
+        return ""
+    others = sorted(item["name"] for item in index.values()
+                    if item.get("digest") == digest and item["name"] != alias_name)
+    target = others[0] if others else "(no other name)"
+    return f"{alias_name} -> {target}@{short_digest(digest)}"
+
+
+def manage(mod):
+    alias, source = decide(mod.params)
+    client = mod.client
+    index = {entry_key(item): item for item in client.tags()}
+    current = index.get(alias.key)
+    alias_name = current["name"] if current else alias.short
+    before = current.get("digest") if current else None
+    source_entry = index.get(source.key) if source else None
+    result = {"changed": False, "alias": alias_name, "source": source_entry["name"] if source_entry else
+              (source.short if source else None), "previous_digest": before}
+
+    if mod.params["state"] == "present":
+        if source_entry is None:
+            raise ModuleFailure(f"source {source.raw!r} is not installed on {client.base_url}, so {alias.raw!r} "
+                                "cannot point at it; install it first (llmops.ollama.ollama_model), this module "
+                                "never pulls")
+        after = source_entry.get("digest")
+        if before != after:
+            if not mod.check_mode:
+                client.copy(source_entry["name"], alias.raw)
+            result["changed"] = True
+    else:
+        after = None
+        if current is not None:
+            result["changed"] = True
+            if not mod.check_mode:
+                try:
+                    client.delete(current["name"])
+                except OllamaError as exc:
+                    if exc.status != 404:
+                        raise
+                    result["changed"] = False  # deleted by someone else in between: the goal is reached
+    result["digest"] = after
+    if mod.diff_mode:
+        predicted = dict(index)
+        predicted.pop(alias.key, None)
+        result["diff"] = {"before": describe(alias_name, before, index), "after": describe(alias_name, after, predicted)}
+    return result
+
+
+def main():
+    OllamaModule(ARGUMENT_SPEC).run(manage)
+
+
+if __name__ == "__main__":
+    main()
