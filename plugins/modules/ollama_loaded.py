@@ -22,7 +22,7 @@ description:
   - The module never pulls. A model that is not installed fails the task before anything is loaded; use
     M(llmops.ollama.ollama_model) first.
 author:
-  - llmops.ollama contributors
+  - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
@@ -269,7 +269,7 @@ class Request:
         self.options = params["options"]
         self.refresh = params["refresh"]
         self.num_ctx = None
-        self.gpu_bar = None
+        self.min_gpu = None
         if self.state == "unloaded":
             used = [opt for opt in ("keep_alive", "options", "min_gpu_percent") if params[opt] is not None]
             used += [opt for opt in ("refresh", "require_gpu") if params[opt]]
@@ -295,7 +295,7 @@ class Request:
             raise ModuleFailure(f"min_gpu_percent must be from 0 to 100, got {percent}")
         if params["require_gpu"]:
             percent = 100
-        self.gpu_bar = percent
+        self.min_gpu = percent
 
     @property
     def short_keep_alive(self):
@@ -469,14 +469,14 @@ def predicted_running(running, targets, request):
     return list(after.values())
 
 
-def gpu_shortfalls(targets, results, bar):
-    """Messages for the models below ``bar`` percent in GPU memory."""
+def gpu_shortfalls(targets, results, minimum):
+    """Messages for the models below ``minimum`` percent in GPU memory."""
     messages = []
     for target, result in zip(targets, results):
         size, vram = result["size"], result["size_vram"]
-        if size is None or vram * 100 >= bar * size:
+        if size is None or vram * 100 >= minimum * size:
             continue
-        what = "require_gpu needs 100%" if bar == 100 else f"min_gpu_percent is {bar}%"
+        what = "require_gpu needs 100%" if minimum == 100 else f"min_gpu_percent is {minimum}%"
         messages.append(
             f"{target.name} is {vram * 100 // size}% in GPU memory ({what}): "
             f"{format_bytes(size - vram)} of {format_bytes(size)} in system RAM"
@@ -514,9 +514,9 @@ def run(mod):
             raise ModuleFailure(
                 f"{', '.join(gone)} loaded, but {client.base_url}/api/ps no longer lists it: the server evicted it "
                 "(more models than OLLAMA_MAX_LOADED_MODELS, or not enough memory for all of them)", **result)
-    if request.gpu_bar is not None:
+    if request.min_gpu is not None:
         checked = [(t, r) for t, r in zip(targets, result["models"]) if r["size"] is not None]
-        shortfalls = gpu_shortfalls([t for t, r in checked], [r for t, r in checked], request.gpu_bar)
+        shortfalls = gpu_shortfalls([t for t, r in checked], [r for t, r in checked], request.min_gpu)
         if shortfalls:
             raise ModuleFailure("; ".join(shortfalls), **result)
     return result

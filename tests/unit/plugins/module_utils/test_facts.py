@@ -57,8 +57,9 @@ def test_seconds_left():
     assert seconds_left("", NOW) is None
 
 
-@pytest.mark.parametrize("size,vram,percent", [(540000000, 0, 0), (1000, 1000, 100), (1000, 755, 76), (0, 0, 0),
-                                                (None, 5, 0)])
+@pytest.mark.parametrize("size,vram,percent", [
+    (540000000, 0, 0), (1000, 1000, 100), (1000, 755, 76), (0, 0, 0), (None, 5, 0),
+])
 def test_gpu_percent(size, vram, percent):
     assert gpu_percent(size, vram) == percent
 

@@ -363,12 +363,12 @@ def test_require_gpu_counts_a_rounding_99_5_percent_as_short(server):
     assert result["msg"] == "gemma3:270m is 99% in GPU memory (require_gpu needs 100%): 4.0 MB of 1.0 GB in system RAM"
 
 
-@pytest.mark.parametrize("bar,vram,failed", [(0, 0, False), (80, 800, False), (80, 799, True), (100, 1000, False)])
-def test_min_gpu_percent(server, bar, vram, failed):
+@pytest.mark.parametrize("minimum,vram,failed", [(0, 0, False), (80, 800, False), (80, 799, True), (100, 1000, False)])
+def test_min_gpu_percent(server, minimum, vram, failed):
     server.on("GET", "/api/ps", ps(ps_entry(size=1000, size_vram=vram)))
     server.on("GET", "/api/tags", Reply(body=TAGS))
     server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
-    result = run(server, name="gemma3:270m", min_gpu_percent=bar)
+    result = run(server, name="gemma3:270m", min_gpu_percent=minimum)
     assert result["failed"] is failed
     if failed:
         assert result["msg"] == "gemma3:270m is 79% in GPU memory (min_gpu_percent is 80%): 201 B of 1.0 KB in system RAM"
