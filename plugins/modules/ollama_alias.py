@@ -17,7 +17,7 @@ description:
     comparing the two digests from one C(GET /api/tags).
   - Never pulls. A missing O(source) fails the task; install it first with M(llmops.ollama.ollama_model).
 author:
-  - llmops.ollama contributors
+  - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection

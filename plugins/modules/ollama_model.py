@@ -20,7 +20,7 @@ description:
     connections, stalls and server errors are retried O(retries) times with exponential backoff, and the server
     resumes the partial download. The result reports the bytes and the duration of each pull.
 author:
-  - llmops.ollama contributors
+  - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection

@@ -393,8 +393,8 @@ def test_error_line_inside_200_pull_fails_without_retry_and_claims_nothing(serve
 
 def test_dropped_stream_is_retried_and_resumes(server, no_backoff):
     server.on("GET", "/api/tags", tags(), tags(model("gemma3:270m")))
-    first = [{"status": "pulling manifest"}, {"status": "pulling cccc", "digest": "sha256:c", "total": 900,
-                                               "completed": 300}, Reply.DROP]
+    partial = {"status": "pulling cccc", "digest": "sha256:c", "total": 900, "completed": 300}
+    first = [{"status": "pulling manifest"}, partial, Reply.DROP]
     server.on("POST", "/api/pull", Reply(lines=first), pull_lines(digest="sha256:c", total=900))
     result = run(server, name="gemma3:270m")
     assert result["changed"] is True, result
