@@ -174,8 +174,9 @@ url:
   sample: http://127.0.0.1:11434
 models:
   description:
-    - One entry per model in O(name), in that order, as it is after the task (as it would be, in check mode).
-    - In check mode, a model that would be loaded has RV(models[].loaded=true) and no memory facts yet.
+    - One entry per model in O(name), in that order, as C(/api/ps) shows it after the task.
+    - In check mode the facts are those C(/api/ps) shows before the task, except RV(models[].loaded), which is
+      the prediction; a model that would be loaded has no memory facts yet.
   returned: success, and on failures after requests were sent
   type: list
   elements: dict
