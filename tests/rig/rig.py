@@ -421,7 +421,7 @@ def do_build(args) -> Path:
                 env["CGO_CPPFLAGS"] = (env.get("CGO_CPPFLAGS", "") + f" -I{VENDOR_INCLUDE}").strip()
                 cmd = ["go", "install", "-v", "-ldflags", f"-X {OLLAMA_MODULE}/version.Version={OLLAMA_VERSION}",
                        f"{OLLAMA_MODULE}@v{OLLAMA_VERSION}"]
-                log(f"building ollama v{OLLAMA_VERSION} (first run takes 10-30 min on 2 cores): "
+                log(f"building ollama v{OLLAMA_VERSION} (first run: about 5-10 min on 2 cores): "
                     f"GOBIN={GO_BIN_DIR} CGO_CPPFLAGS='{env['CGO_CPPFLAGS']}' {' '.join(cmd)}; log {logfile}")
                 with open(logfile, "w") as lf:
                     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -788,7 +788,7 @@ def _start_registry(reg_port: int, front_port: int) -> None:
 
 def stop_registry() -> list[str]:
     stopped = []
-    if stop_named("nginx.master", "nginx", signal.SIGQUIT):
+    if stop_named("nginx.master", "nginx", signal.SIGTERM):
         stopped.append("nginx")
     (STATE / "nginx.pid").unlink(missing_ok=True)
     if stop_named("registry", "docker-registry"):
@@ -1211,6 +1211,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         log("interrupted")
         return 130
+    except BrokenPipeError:  # e.g. `rig.py status | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     log(f"total {args.cmd}: {time.monotonic() - T_TOTAL:.1f}s")
     return 0
 
