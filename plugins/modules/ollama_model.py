@@ -559,7 +559,10 @@ class Run:
             stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
                                       stall_timeout=self.params["stall_timeout"], retries=self.params["retries"])
         except OllamaError as exc:
-            self.fail(f"Pulling {name.raw} failed: {exc}")
+            hint = ""
+            if "manifest: file does not exist" in (exc.server_error or ""):
+                hint = f"; the registry {name.host} has no {name.namespace}/{name.model}:{name.tag}"
+            self.fail(f"Pulling {name.raw} failed: {exc}{hint}")
         return stats.as_dict()
 
     def model_entry(self, name, action, before, after, pull=None):

@@ -387,6 +387,7 @@ def test_error_line_inside_200_pull_fails_without_retry_and_claims_nothing(serve
     assert result["failed"] is True and not result.get("changed")
     assert "Pulling nothere:v9 failed" in result["msg"]
     assert "pull model manifest: file does not exist" in result["msg"] and "POST /api/pull" in result["msg"]
+    assert "the registry registry.ollama.ai has no library/nothere:v9" in result["msg"]
     assert result["models"] == []
     assert len(server.calls("POST", "/api/pull")) == 1
 
