@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Real-server test rig for the llmops.ollama collection.
 
 Runs, on loopback only and without systemd or Docker:
@@ -18,7 +17,6 @@ Python 3.11 standard library only.  See docs/testing-rig.md.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
 import http.client
 import json
@@ -30,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -181,7 +178,7 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, lo
             tail = logfile.read_text(errors="replace")[-2000:] if logfile and logfile.exists() else ""
             die(f"process for {url} exited with {proc.returncode}; log {logfile}:\n{tail}")
         try:
-            st, _, _ = http_request(url, timeout=2)
+            st, _hdrs, _body = http_request(url, timeout=2)
             if st in ok:
                 return
             last = f"HTTP {st}"
@@ -321,7 +318,7 @@ def ollama_bin_path(args) -> Path:
 def binary_version(binpath: Path) -> str:
     env = base_env()
     env["OLLAMA_HOST"] = f"127.0.0.1:{free_port()}"  # nobody listens there: prints the client version
-    out = subprocess.run([str(binpath), "--version"], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([str(binpath), "--version"], env=env, capture_output=True, text=True, timeout=60, check=False)
     text = out.stdout + out.stderr
     m = re.search(r"(?:client|ollama) version is (\S+)", text)
     return m.group(1) if m else text.strip()
@@ -331,11 +328,11 @@ def apt_install(pkgs: list[str]) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     cmd = ["apt-get", "install", "-y", "--no-install-recommends", *pkgs]
     log(f"apt-get install {' '.join(pkgs)}")
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         log("apt-get install failed, running apt-get update and retrying")
         subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True)
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if r.returncode != 0:
             die(f"apt-get install {pkgs} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
 
@@ -373,7 +370,7 @@ def ensure_build_deps() -> None:
 
 def go_install_running() -> list[int]:
     r = subprocess.run(["pgrep", "-f", f"go install .*{OLLAMA_MODULE}@v{OLLAMA_VERSION}"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     return [int(x) for x in r.stdout.split() if int(x) != os.getpid()]
 
 
@@ -474,21 +471,21 @@ def start_ollama(binpath: Path, port: int, models: Path, home: Path, logfile: Pa
 
 
 def api_version(url: str) -> str:
-    st, _, body = http_request(f"{url}/api/version", timeout=5)
+    st, _hdrs, body = http_request(f"{url}/api/version", timeout=5)
     if st != 200:
         die(f"GET {url}/api/version: HTTP {st}")
     return json.loads(body)["version"]
 
 
 def api_tags(url: str) -> dict:
-    st, _, body = http_request(f"{url}/api/tags", timeout=10)
+    st, _hdrs, body = http_request(f"{url}/api/tags", timeout=10)
     if st != 200:
         die(f"GET {url}/api/tags: HTTP {st}")
     return {m["name"]: m for m in json.loads(body).get("models", [])}
 
 
 def api_show_caps(url: str, model: str) -> list[str]:
-    st, _, body = http_request(f"{url}/api/show", "POST", {"model": model}, timeout=60)
+    st, _hdrs, body = http_request(f"{url}/api/show", "POST", {"model": model}, timeout=60)
     if st != 200:
         die(f"POST /api/show {model}: HTTP {st} {body[:300]!r}")
     return json.loads(body).get("capabilities") or []
@@ -504,14 +501,14 @@ def sha256_file(path: Path) -> str:
 
 def upload_blob(url: str, path: Path) -> str:
     digest = "sha256:" + sha256_file(path)
-    st, _, _ = http_request(f"{url}/api/blobs/{digest}", "HEAD")
+    st, _hdrs, _body = http_request(f"{url}/api/blobs/{digest}", "HEAD")
     if st == 200:
         return digest
     size = path.stat().st_size
     with open(path, "rb") as f:
-        st, _, body = http_request(f"{url}/api/blobs/{digest}", "POST", body=f,
-                                   headers={"Content-Length": str(size),
-                                            "Content-Type": "application/octet-stream"}, timeout=600)
+        st, _hdrs, body = http_request(f"{url}/api/blobs/{digest}", "POST", body=f,
+                                       headers={"Content-Length": str(size),
+                                                "Content-Type": "application/octet-stream"}, timeout=600)
     if st not in (200, 201):
         die(f"POST /api/blobs/{digest} ({path}): HTTP {st} {body[:300]!r}")
     return digest
@@ -777,7 +774,7 @@ def _start_registry(reg_port: int, front_port: int) -> None:
         nconf = STATE / "nginx.conf"
         nconf.write_text(NGINX_CONFIG.format(state=STATE, front=front_port, reg=reg_port))
         argv = [nginx_bin(), "-e", str(STATE / "nginx-error.log"), "-p", str(STATE), "-c", str(nconf)]
-        t = subprocess.run([*argv, "-t"], capture_output=True, text=True)
+        t = subprocess.run([*argv, "-t"], capture_output=True, text=True, check=False)
         if t.returncode != 0:
             die(f"nginx -t failed: {t.stderr}")
         # nginx writes its own nginx.pid too; the rig tracks the master it started in nginx.master.pid
@@ -858,13 +855,13 @@ def ensure_registry_models(seed: Seed) -> dict[str, str]:
                     repo, tag = REGISTRY_MODELS[local]
                     remote = f"127.0.0.1:{port}/{repo}:{tag}"
                     with step(f"  push {local} -> {repo}:{tag}") as s2:
-                        st2, _, b = http_request(f"{url}/api/copy", "POST", {"source": local, "destination": remote})
+                        st2, _hdrs, b = http_request(f"{url}/api/copy", "POST", {"source": local, "destination": remote})
                         if st2 != 200:
                             die(f"/api/copy {local} -> {remote}: HTTP {st2} {b[:300]!r}")
                         lines = run_stream(url, "/api/push", {"model": remote, "insecure": True}, f"push {remote}")
                         http_request(f"{url}/api/delete", "DELETE", {"model": remote})
                         s2.note = f"{len(lines)} progress lines"
-                    st, body, _ = registry_manifest(reg_url, repo, tag)
+                    st, body, _hdrs = registry_manifest(reg_url, repo, tag)
                     if st != 200:
                         die(f"registry has no manifest {repo}:{tag} after push (HTTP {st})")
                     orig = orig_manifest_path(repo, tag)
@@ -906,7 +903,7 @@ def restore_tags(reg_url: str) -> list[str]:
     notes = []
     for repo, tag in REGISTRY_MODELS.values():
         want = orig_manifest_path(repo, tag).read_bytes()
-        st, body, _ = registry_manifest(reg_url, repo, tag)
+        st, body, _hdrs = registry_manifest(reg_url, repo, tag)
         if st == 200 and body == want:
             continue
         registry_put_manifest(reg_url, repo, tag, want)
@@ -988,7 +985,7 @@ def healthy(cfg: dict) -> bool:
             return False
         if api_version(cfg["ollama_url"]) != cfg["ollama_version"]:
             return False
-        st, _, _ = http_request(f"http://{cfg['ollama_registry']}/v2/", timeout=3)
+        st, _hdrs, _body = http_request(f"http://{cfg['ollama_registry']}/v2/", timeout=3)
         return st == 200
     except (OSError, RigError, KeyError, ValueError):
         return False
@@ -1126,7 +1123,7 @@ def cmd_status(args) -> None:
         ok = False
         log(f"ollama {cfg['ollama_url']}: DOWN ({e})")
     try:
-        st, _, _ = http_request(f"http://{cfg['ollama_registry']}/v2/", timeout=3)
+        st, _hdrs, _body = http_request(f"http://{cfg['ollama_registry']}/v2/", timeout=3)
         log(f"registry front http://{cfg['ollama_registry']}/v2/: HTTP {st}")
         ok = ok and st == 200
     except OSError as e:
@@ -1162,7 +1159,7 @@ def registry_url_or_die() -> str:
 def cmd_retag(args) -> None:
     with step(f"retag {args.repo}:{args.src} -> {args.dst}") as s:
         reg = registry_url_or_die()
-        st, body, _ = registry_manifest(reg, args.repo, args.src)
+        st, body, _hdrs = registry_manifest(reg, args.repo, args.src)
         if st != 200:
             die(f"registry has no {args.repo}:{args.src} (HTTP {st})")
         dg = registry_put_manifest(reg, args.repo, args.dst, body)
@@ -1181,7 +1178,7 @@ def cmd_build(args) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="rig.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="rig.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--use-path-ollama", action="store_true", help="use the ollama found on PATH")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help=f"build (or find) ollama v{OLLAMA_VERSION}")
