@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # test-all.sh MAKE PHASE...: run `MAKE PHASE` for each phase (all of them, even after a failure),
-# time each, print a table and end with one plain line "summary: N passed, M failed" counting
-# phases. Exits 1 if any phase failed.
+# time each, print a table and a line "phases: N ok, M failed". Exits 1 if any phase failed.
+# (.ci/run ends with the test counts; phases are not tests.)
 set -uo pipefail
 
 make_cmd=${1:?usage: test-all.sh MAKE PHASE...}
@@ -35,5 +35,5 @@ for phase in "$@"; do
   if [ "$status" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 printf '  %-12s %-7s %6ss\n' total "" "$total"
-echo "summary: $passed passed, $failed failed"
+echo "phases: $passed ok, $failed failed"
 [ "$failed" -eq 0 ]
