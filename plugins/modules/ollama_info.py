@@ -209,8 +209,8 @@ missing:
 """
 
 from ansible_collections.llmops.ollama.plugins.module_utils._common import OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import details_entry, running_entry
-from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_name, parse_names
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import details_entry, entry_key, running_entry
+from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_names
 
 ARGUMENT_SPEC = dict(
     gather=dict(type="list", elements="str", choices=["version", "models", "running", "details"],
@@ -229,13 +229,6 @@ def decide(params):
     return gather, wanted
 
 
-def local_key(item):
-    try:
-        return parse_name(item.get("name") or item.get("model") or "").key
-    except ValueError:
-        return None
-
-
 def gather_facts(mod):
     gather, wanted = decide(mod.params)
     client = mod.client
@@ -248,7 +241,7 @@ def gather_facts(mod):
     if "running" in gather:
         result["running"] = [running_entry(item) for item in client.ps()]
     if "details" in gather:
-        by_key = {local_key(item): item["name"] for item in tags}
+        by_key = {entry_key(item): item["name"] for item in tags}
         names = list(by_key.values()) if wanted is None else [by_key[n.key] for n in wanted if n.key in by_key]
         details = []
         for name in names:
