@@ -565,6 +565,14 @@ class Run:
             self.fail(f"Pulling {name.raw} failed: {exc}{hint}")
         return stats.as_dict()
 
+    def predict_pull(self, name, before, digest):
+        """Check mode: ``name`` would be pulled, getting ``digest`` when that is known (else None)."""
+        after = {"name": (before or {}).get("name") or name.short, "digest": digest, "size": None}
+        self.predicted[name.key] = after
+        self.changed = True
+        self.entries.append(self.model_entry(name, "pulled" if before is None else "updated", before, after))
+        self.actions.append(f"Would pull {name.raw}" + (f" (sha256:{digest})" if digest else ""))
+
     def model_entry(self, name, action, before, after, pull=None):
         entry = {
             "name": (after or before or {}).get("name") or name.short,
@@ -596,11 +604,7 @@ class Run:
                           f"sha256:{digest}; nothing was pulled")
             expected = served or digest
         if self.check:
-            after = {"name": name.short, "digest": expected} if expected else {"name": name.short}
-            self.predicted[name.key] = after
-            self.changed = True
-            self.entries.append(self.model_entry(name, action, before, after))
-            self.actions.append(f"Would pull {name.raw}" + (f" (sha256:{expected})" if expected else ""))
+            self.predict_pull(name, before, expected)
             return
         stats = self.pull(name)
         after = self.fresh_index().get(name.key)
@@ -629,12 +633,7 @@ class Run:
             if served is not None and served == digest_before:
                 self.entries.append(self.model_entry(name, "unchanged", before, before))
                 return
-            action = "pulled" if before is None else "updated"
-            after = {"name": (before or {}).get("name") or name.short, "digest": served, "size": None}
-            self.predicted[name.key] = after
-            self.changed = True
-            self.entries.append(self.model_entry(name, action, before, after))
-            self.actions.append(f"Would pull {name.raw}" + (f" (new digest sha256:{served})" if served else ""))
+            self.predict_pull(name, before, served)
             return
         stats = self.pull(name)
         after = self.fresh_index().get(name.key)
