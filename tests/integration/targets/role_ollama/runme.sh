@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Copyright (c) 2026, llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Role llmops.ollama.ollama against the real rig server (tests/rig/rig.py up): install from a local
+# archive of the rig's ollama binary into a temp prefix, service manager none, models pulled from the
+# rig registry, an alias, a custom model, warm models. Proves: check mode first predicts and changes
+# nothing, the real run changes, the second run and a second check run report changed=0; the
+# systemd drop-in renders (check + diff, no systemd here); the warm-at-boot script loads the models.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+config=${LLMOPS_RIG_INTEGRATION_CONFIG:-$here/../../integration_config.yml}
+if [ ! -s "$config" ]; then
+  echo "role_ollama: $config is missing: start the rig first (tests/rig/rig.py up)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/role_ollama.XXXXXX")
+cleanup() {
+  local rc=$?
+  ansible-playbook -i "$here/inventory" "$here/cleanup.yml" -e "@$config" -e "work=$work" >/dev/null 2>&1 \
+    || echo "role_ollama: WARNING: cleanup failed" >&2
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+cd "$here"
+# The role's templates (warm_script.yml renders the warm-up script): the collection this test runs from.
+for dir in ${ANSIBLE_COLLECTIONS_PATH//:/ } "$(echo "$here" | grep -oE '.+/ansible_collections/[^/]+/[^/]+' | sed 's,/ansible_collections/.*,,')"; do
+  if [ -f "$dir/ansible_collections/llmops/ollama/roles/ollama/templates/ollama-warm.py.j2" ]; then
+    export ROLE_OLLAMA_TEMPLATES="$dir/ansible_collections/llmops/ollama/roles/ollama/templates"
+    break
+  fi
+done
+: "${ROLE_OLLAMA_TEMPLATES:?cannot find the llmops.ollama collection (ANSIBLE_COLLECTIONS_PATH)}"
+export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
+
+# recap LOG: the "changed=N" of the PLAY RECAP line for localhost
+recap() { sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/\1 \2/p' "$1" | tail -n 1; }
+
+run_role() {  # run_role NAME [ansible-playbook options]
+  local name=$1
+  shift
+  echo "=== role_ollama: $name"
+  ansible-playbook -i inventory provision.yml -e "@$work/role-vars.yml" "$@" 2>&1 | tee "$work/$name.log"
+  grep -E '^localhost +:' "$work/$name.log"
+}
+
+# A local release archive (bin/ollama, the layout of ollama-linux-amd64.tgz) from the rig's binary.
+ollama_bin=$(sed -n 's/^ollama_bin: *//p' "$config" | tr -d "\"'")
+mkdir -p "$work/src/bin"
+cp "$ollama_bin" "$work/src/bin/ollama"
+tar -C "$work/src" -czf "$work/ollama-linux-amd64.tgz" bin
+ansible-playbook -i inventory setup.yml -e "@$config" -e "work=$work" "$@"
+
+# 1. Check mode on a fresh prefix: predicts changes, changes nothing.
+run_role check1 --check
+read -r changed failed < <(recap "$work/check1.log")
+[ "$failed" -eq 0 ] && [ "$changed" -gt 0 ] || { echo "role_ollama: check mode should predict changes"; exit 1; }
+grep -q 'Create, rebuild or remove custom models' "$work/check1.log"
+ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_check "$@"
+
+# 2. Real run.
+run_role run1
+read -r changed failed < <(recap "$work/run1.log")
+[ "$failed" -eq 0 ] && [ "$changed" -gt 0 ] || { echo "role_ollama: the first run should change"; exit 1; }
+ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_run "$@"
+
+# 3. Second run and a second check run: nothing to do.
+run_role run2
+read -r changed failed < <(recap "$work/run2.log")
+[ "$failed" -eq 0 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: the second run must report changed=0"; exit 1; }
+run_role check2 --check
+read -r changed failed < <(recap "$work/check2.log")
+[ "$failed" -eq 0 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: check mode after a run must report changed=0"; exit 1; }
+
+# 4. systemd branch (no systemd here): check + diff renders the unit, the drop-in and the warm-up unit.
+run_role systemd --check --diff -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/systemd" \
+  -e ollama_warm_on_boot=true -e "ollama_warm_script_path=$work/ollama-warm.py" \
+  -e '{"ollama_environment": {"OLLAMA_KEEP_ALIVE": "10m", "OLLAMA_FLASH_ATTENTION": true, "OLLAMA_ORIGINS": "a\"b%c"}}'
+grep -qF '+Environment="OLLAMA_FLASH_ATTENTION=1"' "$work/systemd.log"
+grep -qF '+Environment="OLLAMA_ORIGINS=a\"b%%c"' "$work/systemd.log"
+grep -qF "+Environment=\"OLLAMA_MODELS=$work/prefix/models\"" "$work/systemd.log"
+grep -qF '+WantedBy=ollama.service' "$work/systemd.log"
+# The sensitive-variable guard hides a proxy URL with credentials.
+run_role systemd_secret --check --diff -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/systemd" \
+  -e '{"ollama_environment": {"HTTPS_PROXY": "http://user:s3cr3t-pw@proxy:3128"}}'
+if grep -q 's3cr3t-pw' "$work/systemd_secret.log"; then echo "role_ollama: proxy credentials leaked"; exit 1; fi
+
+# 5. Contradictory variables fail in preflight, before anything changes.
+run_role contradiction --check -e '{"ollama_warm_models": ["not-managed:1b"]}' || true
+read -r changed failed < <(recap "$work/contradiction.log")
+[ "$failed" -eq 1 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: a warm model outside the managed lists must fail"; exit 1; }
+grep -q 'Warm models not in ollama_models' "$work/contradiction.log"
+
+# 6. The warm-at-boot script (what ollama-warm.service runs) loads the models on the real server.
+ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
+echo "role_ollama: all checks passed"
