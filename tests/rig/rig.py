@@ -962,7 +962,9 @@ def read_rig_json() -> dict | None:
 
 
 def rig_cmd() -> str:
-    return f"{sys.executable} {Path(__file__).resolve()}"
+    """The command tests run for rig subcommands; it names this rig's state and cache, so it acts on this rig
+    even when the test runner's environment differs (several rigs may run at once)."""
+    return f"env LLMOPS_RIG_STATE={STATE} LLMOPS_RIG_CACHE={CACHE} {sys.executable} {Path(__file__).resolve()}"
 
 
 def write_config(cfg: dict) -> None:
