@@ -41,6 +41,15 @@ export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
 # recap LOG: the "changed=N" of the PLAY RECAP line for localhost
 recap() { sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/\1 \2/p' "$1" | tail -n 1; }
 
+expect() {  # expect FAILED OP N MESSAGE: the last recap has failed=FAILED and changed OP N
+  local ok=1
+  case "$2" in
+    gt) [ "$changed" -gt "$3" ] || ok=0 ;;
+    eq) [ "$changed" -eq "$3" ] || ok=0 ;;
+  esac
+  if [ "$failed" -ne "$1" ] || [ "$ok" -eq 0 ]; then echo "$4"; exit 1; fi
+}
+
 run_role() {  # run_role NAME [ansible-playbook options]
   local name=$1
   shift
@@ -59,23 +68,23 @@ ansible-playbook -i inventory setup.yml -e "@$config" -e "work=$work" "$@"
 # 1. Check mode on a fresh prefix: predicts changes, changes nothing.
 run_role check1 --check
 read -r changed failed < <(recap "$work/check1.log")
-[ "$failed" -eq 0 ] && [ "$changed" -gt 0 ] || { echo "role_ollama: check mode should predict changes"; exit 1; }
+expect "0" "gt" "0" "role_ollama: check mode should predict changes"
 grep -q 'Create, rebuild or remove custom models' "$work/check1.log"
 ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_check "$@"
 
 # 2. Real run.
 run_role run1
 read -r changed failed < <(recap "$work/run1.log")
-[ "$failed" -eq 0 ] && [ "$changed" -gt 0 ] || { echo "role_ollama: the first run should change"; exit 1; }
+expect "0" "gt" "0" "role_ollama: the first run should change"
 ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_run "$@"
 
 # 3. Second run and a second check run: nothing to do.
 run_role run2
 read -r changed failed < <(recap "$work/run2.log")
-[ "$failed" -eq 0 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: the second run must report changed=0"; exit 1; }
+expect "0" "eq" "0" "role_ollama: the second run must report changed=0"
 run_role check2 --check
 read -r changed failed < <(recap "$work/check2.log")
-[ "$failed" -eq 0 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: check mode after a run must report changed=0"; exit 1; }
+expect "0" "eq" "0" "role_ollama: check mode after a run must report changed=0"
 
 # 4. systemd branch (no systemd here): check + diff renders the unit, the drop-in and the warm-up unit.
 run_role systemd --check --diff -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/systemd" \
@@ -93,7 +102,7 @@ if grep -q 's3cr3t-pw' "$work/systemd_secret.log"; then echo "role_ollama: proxy
 # 5. Contradictory variables fail in preflight, before anything changes.
 run_role contradiction --check -e '{"ollama_warm_models": ["not-managed:1b"]}' || true
 read -r changed failed < <(recap "$work/contradiction.log")
-[ "$failed" -eq 1 ] && [ "$changed" -eq 0 ] || { echo "role_ollama: a warm model outside the managed lists must fail"; exit 1; }
+expect "1" "eq" "0" "role_ollama: a warm model outside the managed lists must fail"
 grep -q 'Warm models not in ollama_models' "$work/contradiction.log"
 
 # 6. The warm-at-boot script (what ollama-warm.service runs) loads the models on the real server.
