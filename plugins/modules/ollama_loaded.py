@@ -534,8 +534,13 @@ def apply(mod, client, request, targets, todo, result):
                 load(client, target, request, mod.params["load_timeout"])
         except OllamaError as exc:
             verb = "Unloading" if target.action == "unloaded" else "Loading"
+            hint = ""
+            if target.action == "unloaded" and exc.status == 404:
+                hint = ("; Ollama unloads a model only by the name of an installed model, and this one was deleted "
+                        f"while loaded: it stays in memory until its keep_alive expires "
+                        f"({target.running.get('expires_at')}) or the server restarts")
             raise ModuleFailure(
-                f"{verb} {target.name} failed: {exc}", error=exc.as_dict(), changed=bool(done),
+                f"{verb} {target.name} failed: {exc}{hint}", error=exc.as_dict(), changed=bool(done),
                 url=client.base_url, actions=[describe_action(t, request) for t in done])
         done.append(target)
     if request.state == "unloaded":

@@ -292,6 +292,17 @@ def test_unload_waits_until_ps_no_longer_lists_it(server):
     assert not server.calls("GET", "/api/tags")  # matched by name: no need for digests
 
 
+def test_unload_of_a_deleted_but_loaded_model_explains_why_it_cannot(server):
+    # Ollama looks the name up before unloading: a model deleted while loaded answers 404 and stays loaded.
+    server.on("GET", "/api/ps", ps(ps_entry(expires_at=FOREVER)))
+    server.on("POST", "/api/generate", Reply(404, body={"error": "model 'gemma3:270m' not found"}))
+    result = run(server, name="gemma3:270m", state="unloaded")
+    assert result["failed"] is True
+    assert "answered HTTP 404 to POST /api/generate: model 'gemma3:270m' not found" in result["msg"]
+    assert "deleted while loaded" in result["msg"] and FOREVER in result["msg"]
+    assert result["changed"] is False
+
+
 def test_unload_embedding_model_uses_generate_too(server):
     server.on("GET", "/api/ps", ps(ps_entry("all-minilm:latest", MINILM_DIGEST)), EMPTY_PS)
     server.on("POST", "/api/generate", Reply(body=UNLOAD_REPLY))
