@@ -458,7 +458,9 @@ def create_differences(existing, base, spec):
     """
     diffs = []
     details = existing.get("details") or {}
-    if spec["quantize"]:
+    if spec["quantize"] or base is None:
+        # A quantized build has weights of its own, and without the base installed there are none to compare:
+        # the recorded parent must be the base.
         parent = details.get("parent_model") or ""
         try:
             same_parent = parse_name(parent).key == parse_name(spec["from"]).key
@@ -466,18 +468,10 @@ def create_differences(existing, base, spec):
             same_parent = False
         if not same_parent:
             diffs.append(f"base: built from {parent or 'unknown'!r}, not {spec['from']!r}")
-        if (details.get("quantization_level") or "").upper() != spec["quantize"].upper():
+        if spec["quantize"] and (details.get("quantization_level") or "").upper() != spec["quantize"].upper():
             diffs.append(f"quantization: {details.get('quantization_level')!r}, not {spec['quantize']!r}")
-    elif base is not None and from_blob(existing) != from_blob(base):
+    elif from_blob(existing) != from_blob(base):
         diffs.append(f"base: the weights differ from those of {spec['from']!r}")
-    elif base is None:
-        parent = details.get("parent_model") or ""
-        try:
-            same_parent = parse_name(parent).key == parse_name(spec["from"]).key
-        except InvalidName:
-            same_parent = False
-        if not same_parent:
-            diffs.append(f"base: built from {parent or 'unknown'!r}, not {spec['from']!r}")
     for field in ("system", "template"):
         wanted = spec[field] if spec[field] is not None else (base or {}).get(field) if base is not None else None
         if (spec[field] is not None or base is not None) and (existing.get(field) or "") != (wanted or ""):
