@@ -100,7 +100,9 @@ run() {  # run N
   echo "demo: run $1: ansible-playbook llmops.ollama.provision"
   ansible-playbook -i "$demo/inventory" llmops.ollama.provision -e "@$demo/vars.yml" > "$demo/run$1.log" 2>&1 \
     || { cat "$demo/run$1.log"; echo "demo: run $1 FAILED" >&2; exit 1; }
-  grep -E '^(changed|TASK \[llmops.ollama.ollama : Summarise)' "$demo/run$1.log" -A0 | grep -v '^--$' | sed 's/^/  /' | head -40
+  # One line per task that reported a change, named.
+  awk '/^TASK \[/ { task = $0; sub(/^TASK \[/, "", task); sub(/\] \*+$/, "", task); shown = 0 }
+       /^changed: / && !shown { print "  changed: " task; shown = 1 }' "$demo/run$1.log"
 }
 
 run 1
