@@ -400,14 +400,9 @@ def pull_with_retries(client, model, insecure=False, stall_timeout=300.0, retrie
             attempt += 1
             stats.attempts = attempt
             try:
-                final = None
+                # stream() raises OllamaConnectionError when the stream ends before Ollama's 'success' line.
                 for item in client.pull(model, insecure=insecure, stall_timeout=stall_timeout):
                     stats.see(item)
-                    final = item
-                if not final or final.get("status") != "success":
-                    raise client._fail(OllamaConnectionError, "POST", "/api/pull",
-                                       f"the stream of {model} ended before 'success' (last status: "
-                                       f"{(final or {}).get('status', 'none')})")
                 return stats
             except OllamaError as exc:
                 if attempt > retries or not _retryable(exc):
