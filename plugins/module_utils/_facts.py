@@ -161,6 +161,11 @@ def entry_key(item):
         return None
 
 
+def index_tags(tags):
+    """``/api/tags`` entries by name key (entries whose name does not parse are skipped, as Ollama skips them)."""
+    return {key: item for key, item in ((entry_key(item), item) for item in tags) if key is not None}
+
+
 def format_bytes(size):
     """Short human form of a byte count, in the decimal units Ollama prints: 540000000 -> '540 MB'."""
     size = float(size or 0)

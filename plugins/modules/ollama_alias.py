@@ -118,7 +118,7 @@ diff:
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import entry_key
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import index_tags
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidName, parse_name, short_digest
 
 ARGUMENT_SPEC = dict(
@@ -161,7 +161,7 @@ def describe(alias_name, digest, index):
 def manage(mod):
     alias, source = decide(mod.params)
     client = mod.client
-    index = {entry_key(item): item for item in client.tags()}
+    index = index_tags(client.tags())
     current = index.get(alias.key)
     alias_name = current["name"] if current else alias.short
     before = current.get("digest") if current else None

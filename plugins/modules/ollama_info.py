@@ -209,7 +209,7 @@ missing:
 """
 
 from ansible_collections.llmops.ollama.plugins.module_utils._common import OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import details_entry, entry_key, running_entry
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import details_entry, index_tags, running_entry
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_names
 
 ARGUMENT_SPEC = dict(
@@ -241,7 +241,7 @@ def gather_facts(mod):
     if "running" in gather:
         result["running"] = [running_entry(item) for item in client.ps()]
     if "details" in gather:
-        by_key = {entry_key(item): item["name"] for item in tags}
+        by_key = {key: item["name"] for key, item in index_tags(tags).items()}
         names = list(by_key.values()) if wanted is None else [by_key[n.key] for n in wanted if n.key in by_key]
         details = []
         for name in names:

@@ -240,6 +240,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     entry_key,
     expected_context_length,
     format_bytes,
+    index_tags,
     running_entry,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
@@ -339,7 +340,7 @@ class Target:
 
 def installed_targets(client, request):
     """Targets for every name, with its /api/tags entry (None when it is not installed)."""
-    by_key = {entry_key(item): item for item in client.tags()}
+    by_key = index_tags(client.tags())
     return [Target(name, by_key.get(name.key)) for name in request.names]
 
 

@@ -321,7 +321,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     registry_manifest_digest,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import entry_key, format_bytes, parse_parameters
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import format_bytes, index_tags, parse_parameters
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidName,
     parse_name,
@@ -399,11 +399,6 @@ def decide(params):
             if not all(isinstance(item, (str, int, float, bool)) for item in values):
                 raise ModuleFailure(f"create.parameters.{key}: {value!r} is not a string, number, boolean or list of them")
     return names, digest, create
-
-
-def index_tags(tags):
-    """``/api/tags`` entries by name key (entries whose name does not parse are skipped, as Ollama skips them)."""
-    return {key: item for key, item in ((entry_key(item), item) for item in tags) if key is not None}
 
 
 def bare(digest):
