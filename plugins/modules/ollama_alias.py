@@ -22,10 +22,13 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
+    support: full
+  idempotent:
     support: full
   platform:
     platforms: posix

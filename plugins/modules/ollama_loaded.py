@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: partial
@@ -40,6 +41,10 @@ attributes:
     details:
       - The diff shows the sorted names C(/api/ps) lists before and after, each marked C((forever)) when it
         never expires.
+  idempotent:
+    support: partial
+    details:
+      - O(refresh=true) re-sends O(keep_alive) and reports V(changed) on every run.
   platform:
     platforms: posix
 options:

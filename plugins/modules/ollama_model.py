@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
@@ -42,6 +43,8 @@ attributes:
     details:
       - The diff lists the installed models before and after, sorted, as C(name@digest12). A digest that cannot
         be known in check mode is shown as C(unknown).
+  idempotent:
+    support: full
   platform:
     platforms: posix
 options:
