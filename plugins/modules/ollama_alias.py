@@ -62,6 +62,10 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.private_registries
+    description: Private registries, air-gapped hosts, digest pins and updates.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""

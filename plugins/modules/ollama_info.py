@@ -61,6 +61,8 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""
