@@ -39,6 +39,9 @@ antsibull-docs sphinx-init --use-current --fail-on-error --lenient --dest-dir "$
   --project "$collection" --copyright "$collection contributors" \
   --title "$collection collection" --html-short-title "$collection" \
   "$collection" >/dev/null
+# Where the inventories' hosts resolve but do not answer, do not wait for TCP timeouts.
+printf '\n# Added by tools/docsite.sh: give up on an unreachable intersphinx inventory quickly.\nintersphinx_timeout = 10\n' \
+  >>"$dest/conf.py"
 
 log=$dest/build.log
 echo "docsite: building into $dest/build/html"
