@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: partial
@@ -40,6 +41,10 @@ attributes:
     details:
       - The diff shows the sorted names C(/api/ps) lists before and after, each marked C((forever)) when it
         never expires.
+  idempotent:
+    support: partial
+    details:
+      - O(refresh=true) re-sends O(keep_alive) and reports V(changed) on every run.
   platform:
     platforms: posix
 options:
@@ -122,12 +127,15 @@ notes:
     listed by C(/api/ps) after its load fails the task (unless its O(keep_alive) is shorter than 30 seconds).
   - A load request answers when the model is ready; a failed load (for example C(model requires more system
     memory)) fails the task with the server's message, and models loaded before it stay loaded.
-  - See C(docs/warm-models.md) in the collection for warming models at boot.
 seealso:
   - module: llmops.ollama.ollama_info
     description: Shows what is loaded (O(llmops.ollama.ollama_info#module:gather=running)).
   - module: llmops.ollama.ollama_model
     description: Installs the models first.
+  - ref: ansible_collections.llmops.ollama.docsite.warm_models
+    description: Warm models, server settings that decide what stays loaded, and warm-up at boot.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""

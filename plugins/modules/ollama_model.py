@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
@@ -42,6 +43,8 @@ attributes:
     details:
       - The diff lists the installed models before and after, sorted, as C(name@digest12). A digest that cannot
         be known in check mode is shown as C(unknown).
+  idempotent:
+    support: full
   platform:
     platforms: posix
 options:
@@ -155,11 +158,14 @@ notes:
   - Two runs pulling the same model at the same time both succeed; the server downloads each blob once.
   - "The module talks to the registry itself only for O(state=latest) in check mode and for O(digest); it then
     uses the proxy settings of the host the module runs on (C(https_proxy), C(no_proxy))."
-  - See C(docs/private-registries-and-air-gap.md) in the collection for private registries and air-gapped hosts.
 seealso:
   - module: llmops.ollama.ollama_alias
   - module: llmops.ollama.ollama_info
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.private_registries
+    description: Private registries, air-gapped hosts, digest pins and updates.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""
