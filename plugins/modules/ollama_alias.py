@@ -26,6 +26,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - A O(source) that is not installed yet is predicted (V(changed), with a warning): in a check run of a
+        playbook the task that pulls it has only predicted the pull. A real run fails in that case.
   diff_mode:
     support: full
   idempotent:
@@ -125,7 +128,7 @@ diff:
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import index_tags
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import diff_text, index_tags
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidName, parse_name, short_digest
 
 ARGUMENT_SPEC = dict(
@@ -177,12 +180,17 @@ def manage(mod):
               (source.short if source else None), "previous_digest": before}
 
     if mod.params["state"] == "present":
-        if source_entry is None:
+        if source_entry is None and not mod.check_mode:
             raise ModuleFailure(f"source {source.raw!r} is not installed on {client.base_url}, so {alias.raw!r} "
                                 "cannot point at it; install it first (llmops.ollama.ollama_model), this module "
                                 "never pulls")
-        after = source_entry.get("digest")
-        if before != after:
+        if source_entry is None:
+            # A check run of a playbook whose earlier task pulls the source: predict the copy, as the real run will.
+            mod.warn(f"check mode: source {source.raw!r} is not installed on {client.base_url} yet; the alias is "
+                     "predicted, and a real run fails unless an earlier task installs the source "
+                     "(llmops.ollama.ollama_model)")
+        after = source_entry.get("digest") if source_entry else None
+        if source_entry is None or before != after:
             if not mod.check_mode:
                 client.copy(source_entry["name"], alias.raw)
             result["changed"] = True
@@ -201,7 +209,11 @@ def manage(mod):
     if mod.diff_mode:
         predicted = dict(index)
         predicted.pop(alias.key, None)
-        result["diff"] = {"before": describe(alias_name, before, index), "after": describe(alias_name, after, predicted)}
+        after_text = describe(alias_name, after, predicted)
+        if mod.params["state"] == "present" and source_entry is None:
+            after_text = f"{alias_name} -> {source.short}@unknown (not installed yet)"
+        result["diff"] = {"before": diff_text([text for text in [describe(alias_name, before, index)] if text]),
+                          "after": diff_text([after_text] if after_text else [])}
     return result
 
 
