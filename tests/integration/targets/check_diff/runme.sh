@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # What a person sees with `ansible-playbook --check --diff` and the default callback, on real servers:
-#   1. the README's example playbook, as printed in README.md, against an EMPTY Ollama (a private server
-#      started here from the rig's binary): no failure, and every module's diff renders as ---/+++ text;
+#   1. the README's example playbooks, as printed in README.md, against an EMPTY Ollama (a private server
+#      started here from the rig's binary): no failure, and every predicted change renders as ---/+++ text;
 #   2. all four modules against the rig server: each diff renders, and no callback warning appears;
 #   3. the provision playbook (role) against the empty server: check mode runs clean and renders its diffs.
 set -euo pipefail
@@ -59,25 +59,36 @@ for _ in range(150):
 sys.exit("the empty ollama server did not answer")
 PY
 
-# 1. The README's example playbook, as printed, on the empty server.
-python - "$readme" "$empty_url" "$work/readme.yml" <<'PY'
+# 1. Every example playbook of the README, as printed, on the empty server: no failure, and every task that
+#    check mode predicts as changed renders its diff.
+python - "$readme" "$empty_url" "$work" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-example = next(b for b in blocks if "module_defaults" in b and "llmops.ollama.ollama_model" in b)
-example = re.sub(r"hosts: \S+", "hosts: localhost", example, count=1)
-example = re.sub(r"url: http://127\.0\.0\.1:11434", "url: " + sys.argv[2], example)
-assert sys.argv[2] in example, "the README example no longer sets url: http://127.0.0.1:11434"
-open(sys.argv[3], "w").write(example)
+blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+          if "module_defaults" in b and "llmops.ollama.ollama_model" in b]
+assert len(blocks) >= 2, "expected the five-minute start and the module examples in README.md"
+for number, example in enumerate(blocks):
+    example = re.sub(r"hosts: \S+", "hosts: localhost", example, count=1)
+    example = re.sub(r"url: http://127\.0\.0\.1:11434", "url: " + sys.argv[2], example)
+    assert sys.argv[2] in example, "a README example no longer sets url: http://127.0.0.1:11434"
+    open(f"{sys.argv[3]}/readme-{number}.yml", "w").write(example)
 PY
-ansible-playbook -i inventory "$work/readme.yml" --check --diff 2>&1 | tee "$work/readme.log"
-rendered_clean "$work/readme.log"
+for example in "$work"/readme-*.yml; do
+  log=${example%.yml}.log
+  ansible-playbook -i inventory "$example" --check --diff 2>&1 | tee "$log"
+  rendered_clean "$log"
+  changed=$(grep -c '^changed: \[' "$log" || true)
+  diffs=$(grep -c '^+++ after' "$log" || true)
+  [ "$changed" -ge 1 ] && [ "$changed" -eq "$diffs" ] \
+    || fail "$example: $changed tasks predicted a change but $diffs diffs were rendered"
+done
+cat "$work"/readme-*.log > "$work/readme.log"
 grep -qE '^\+qwen2\.5:7b@unknown$' "$work/readme.log" || fail "README example: no rendered pull diff for qwen2.5:7b"
 grep -qE '^\+nomic-embed-text:latest@unknown$' "$work/readme.log" || fail "README example: no rendered pull diff"
 grep -qE '^\+chat:latest -> qwen2\.5:7b@unknown \(not installed yet\)$' "$work/readme.log" \
   || fail "README example: no rendered alias diff"
 grep -qE '^\+chat:latest \(forever\)$' "$work/readme.log" || fail "README example: no rendered load diff for chat"
-[ "$(grep -c '^+++ after' "$work/readme.log")" -ge 3 ] || fail "README example: fewer than three rendered diffs"
+grep -qE '^\+gemma3:270m$' "$work/readme.log" || fail "README five-minute start: no rendered load diff"
 grep -q 'predicted' "$work/readme.log" || fail "README example: no warning about predicted dependencies"
 
 # 2. All four modules against the rig server.
