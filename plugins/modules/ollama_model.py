@@ -60,8 +60,13 @@ options:
   state:
     description:
       - V(present) pulls the models that are not installed and leaves installed ones alone.
-      - V(latest) pulls every model and reports V(changed) only for those whose manifest digest changed
-        (Ollama rewrites the manifest on every pull, so the modification time is not a signal).
+      - V(latest) asks each model's registry for its manifest (up to eight at once) and pulls only the models
+        whose manifest digest differs from the installed one, or that are not installed; V(changed) only for
+        those. Check mode and the real run decide alike, so the prediction is exact. A model whose registry cannot
+        be asked from this host (unreachable, wants credentials) is pulled through Ollama, which checks it, and
+        reported V(changed) only when its digest changed.
+      - V(latest) trusts an installed model whose digest equals the registry's, as V(present) does; to repair a
+        model whose blobs were damaged on disk, delete it and pull it again.
       - V(absent) deletes the models that are installed; a missing model is V(ok). Blobs still used by other
         names (aliases) stay on disk.
       - Like C(ollama rm), a model that is loaded is unloaded before it is deleted (and the module waits up to
@@ -323,6 +328,7 @@ diff:
 """
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     OllamaError,
@@ -379,6 +385,7 @@ ARGUMENT_SPEC = dict(
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 _LIST_PARAMETERS = ("stop",)
 _PLAN_TIMEOUT = 10.0
+_REGISTRY_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------------ decide
@@ -684,16 +691,27 @@ class Run:
         self.entries.append(self.model_entry(name, action, before, after, pull=stats))
         self.actions.append(f"Pulled {name.raw} ({format_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
 
+    def ask_registries(self, names):
+        """Fetch the manifests of ``names`` from their registries at once (a few at a time), before deciding."""
+        todo = [name for name in names if name.key not in self._manifests]
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(len(todo), _REGISTRY_WORKERS)) as pool:
+            for dummy in pool.map(self.manifest, todo):
+                pass
+
     def latest(self, name):
+        """Pull only what the registry serves with another digest; check mode and the real run decide alike."""
         before = self.before.get(name.key)
         digest_before = bare((before or {}).get("digest"))
+        served = self.registry_digest(name)
+        if served is not None and served == digest_before:
+            self.entries.append(self.model_entry(name, "unchanged", before, before))
+            return
         if self.check:
-            served = self.registry_digest(name)
-            if served is not None and served == digest_before:
-                self.entries.append(self.model_entry(name, "unchanged", before, before))
-                return
             self.predict_pull(name, before, served)
             return
+        # The registry serves another digest, or could not be asked: Ollama pulls and checks it.
         stats = self.pull(name)
         after = self.fresh_index().get(name.key)
         digest_after = bare((after or {}).get("digest"))
@@ -815,6 +833,8 @@ def manage(mod):
     run = Run(mod)
     run.before = index_tags(mod.client.tags())
     doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
+    if state == "latest":
+        run.ask_registries(names)
     for name in names:
         if create is not None:
             run.create(name, create)

@@ -178,7 +178,7 @@ def test_latest_unchanged_when_digest_stays(server):
     result = run(server, name="gemma3:270m", state="latest")
     assert result["changed"] is False, result
     assert result["models"][0]["action"] == "unchanged"
-    assert len(server.calls("POST", "/api/pull")) == 1  # latest always asks
+    assert len(server.calls("POST", "/api/pull")) == 1  # the registry could not be asked: Ollama pulls and checks
     assert result["actions"] == []
 
 
@@ -571,3 +571,29 @@ def test_quantized_model_compares_level_and_metadata(existing, why):
         assert diffs == []
     else:
         assert any(why in d for d in diffs), diffs
+
+
+# ------------------------------------------------------------------------------------------------ latest stays flat
+
+def test_latest_pulls_only_what_the_registry_changed(server):
+    bodies = {tag: json.dumps({"schemaVersion": 2, "tag": tag}) for tag in ("t1", "t2", "t3")}
+    digests = {tag: manifest_route(server, body, tag=tag) for tag, body in bodies.items()}
+    names = {tag: registry_name(server, tag) for tag in bodies}
+    installed = [model(names["t1"], digests["t1"]), model(names["t2"], D2), model(names["t3"], digests["t3"])]
+    server.on("GET", "/api/tags", tags(*installed), tags(installed[0], model(names["t2"], digests["t2"]), installed[2]))
+    server.on("POST", "/api/pull", pull_lines())
+    result = run(server, name=list(names.values()), state="latest", insecure=True)
+    assert result["changed"] is True, result
+    assert [m["action"] for m in result["models"]] == ["unchanged", "updated", "unchanged"]
+    assert [r.json["model"] for r in server.calls("POST", "/api/pull")] == [names["t2"]]
+    assert len(server.calls("GET", "/api/tags")) == 2
+    assert {r.path for r in server.calls("GET")} >= {f"/v2/library/gemma3/manifests/{tag}" for tag in bodies}
+
+
+def test_latest_without_changes_sends_no_pull(server):
+    body = json.dumps({"schemaVersion": 2})
+    digest = manifest_route(server, body)
+    server.on("GET", "/api/tags", tags(model(registry_name(server), digest)))
+    result = run(server, name=registry_name(server), state="latest", insecure=True)
+    assert result["changed"] is False and result["models"][0]["action"] == "unchanged"
+    assert mutations(server) == []
