@@ -79,8 +79,9 @@ for example in "$work"/readme-*.yml; do
   rendered_clean "$log"
   changed=$(grep -c '^changed: \[' "$log" || true)
   diffs=$(grep -c '^+++ after' "$log" || true)
-  [ "$changed" -ge 1 ] && [ "$changed" -eq "$diffs" ] \
-    || fail "$example: $changed tasks predicted a change but $diffs diffs were rendered"
+  if [ "$changed" -lt 1 ] || [ "$changed" -ne "$diffs" ]; then
+    fail "$example: $changed tasks predicted a change but $diffs diffs were rendered"
+  fi
 done
 cat "$work"/readme-*.log > "$work/readme.log"
 grep -qE '^\+qwen2\.5:7b@unknown$' "$work/readme.log" || fail "README example: no rendered pull diff for qwen2.5:7b"

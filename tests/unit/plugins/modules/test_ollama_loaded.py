@@ -252,8 +252,8 @@ def test_check_mode_predicts_and_sends_nothing_mutating(server):
     assert {r.path for r in server.requests} == {"/api/ps", "/api/tags", "/api/show"}
     assert [m["action"] for m in result["models"]] == ["loaded", "refreshed"]
     assert result["models"][0]["loaded"] is True and result["models"][0]["size"] is None
-    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "all-minilm:latest\n",
-                              "after": "all-minilm:latest (forever)\ngemma3:270m (forever)\n"}
+    assert {k: result["diff"][k] for k in ("before", "after")} == {
+        "before": "all-minilm:latest\n", "after": "all-minilm:latest (forever)\ngemma3:270m (forever)\n"}
 
 
 def test_check_mode_unload_sends_nothing(server):

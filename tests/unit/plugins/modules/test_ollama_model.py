@@ -470,7 +470,7 @@ def test_no_secret_in_result(server):
 
 def ps(*entries):
     return Reply(body={"models": [dict(name=n, model=n, digest=d, size=10, size_vram=0,
-                                        expires_at="2318-01-01T00:00:00Z") for n, d in entries]})
+                                       expires_at="2318-01-01T00:00:00Z") for n, d in entries]})
 
 
 def test_absent_unloads_a_loaded_model_first_and_waits(server):
