@@ -24,7 +24,7 @@ description:
     because in a check run of a playbook the task that installs it has only predicted its pull.
   - O(state=unloaded) sends the unload request under an installed name of the model (the name itself, or another
     name with the same digest). A model deleted while loaded, with no installed name left, cannot be unloaded
-    (Ollama answers 404): the task fails, in check mode too, and says when the model expires.
+    (Ollama answers 404), so the task fails, in check mode too, and says when the model expires.
 author:
   - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
