@@ -108,7 +108,7 @@ options:
       - Only with one O(name) and O(state=present).
       - Idempotent. An existing model is V(ok) when its base, system prompt, template, parameters and messages
         already match what this build would produce; the base matches when the model uses the weights of
-        O(create.from). With O(create.quantize) the weights are new (Ollama records no parent for them): the
+        O(create.from). With O(create.quantize) the weights are new (Ollama records no parent for them), so the
         model matches when it has that quantization level and, while O(create.from) is installed, the same
         model metadata (C(model_info) of C(/api/show)) apart from the file type. Options that
         are not given are expected to be inherited from O(create.from). Any difference rebuilds the model
