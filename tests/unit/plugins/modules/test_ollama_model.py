@@ -359,7 +359,7 @@ def test_create_check_mode_predicts_and_pulls_nothing(server):
 
 
 def test_create_pulls_a_missing_base_first(server):
-    server.on("GET", "/api/tags", tags(), tags(model("bot:latest", D2)))
+    server.on("GET", "/api/tags", tags(), tags(model("gemma3:270m"), model("bot:latest", D2)))
     server.on("POST", "/api/pull", pull_lines())
     server.on("POST", "/api/create", Reply(lines=[{"status": "success"}]))
     result = run(server, name="bot", create=CREATE, insecure=True)
