@@ -376,6 +376,20 @@ def _split_host_port(hostport):
     return host, port
 
 
+def url_credentials(value):
+    """The secret parts of ``user:password@`` in an ``url`` value (to mask them in everything a module returns)."""
+    text = (value or "").strip().strip("\"'") if isinstance(value, str) else ""
+    authority = text.split("://", 1)[-1].split("/", 1)[0]
+    if "@" not in authority:
+        return []
+    userinfo = authority.rpartition("@")[0]
+    secrets = [userinfo]
+    password = userinfo.partition(":")[2]
+    if len(password) >= 4:  # shorter strings would be masked everywhere in the output
+        secrets.append(password)
+    return secrets
+
+
 def normalize_url(value):
     """Turn an ``OLLAMA_HOST``-style value into a base URL, the way the Ollama CLI reads it.
 
