@@ -164,10 +164,12 @@ def _env_any(environ, *names):
 
 
 def _ip(text):
+    """An IP address (an IPv4-mapped IPv6 address as its IPv4 form, as Go compares them), or None."""
     try:
-        return ipaddress.ip_address(text.split("%", 1)[0])
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
+    return getattr(ip, "ipv4_mapped", None) or ip
 
 
 def _no_proxy_matches(host, port, no_proxy):
@@ -401,7 +403,7 @@ def normalize_url(value):
         return DEFAULT_URL
     authority = text.split("://", 1)[-1].split("/", 1)[0]
     if "@" in authority:
-        # Never repeat the value: it holds a password. Ollama ignores URL credentials too.
+        # Never repeat the value: it holds a password.
         raise ValueError("url must not contain credentials (user:password@host): they are not used and would be "
                          "shown in messages and results; send a token with api_key or a header with headers")
     bad = _URL_BAD.search(text)

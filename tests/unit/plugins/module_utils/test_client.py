@@ -517,6 +517,7 @@ def test_a_remote_url_goes_through_the_proxy_and_errors_say_so(server, monkeypat
     ("http://127.0.0.1:11434", {"http_proxy": "P"}, None),
     ("http://127.9.9.9:11434", {"HTTP_PROXY": "P"}, None),
     ("http://[::1]:11434", {"http_proxy": "P"}, None),
+    ("http://[::ffff:127.0.0.1]:11434", {"http_proxy": "P"}, None),
     ("http://localhost:11434", {"http_proxy": "P"}, None),
     ("http://LOCALHOST:11434", {"http_proxy": "P"}, None),
     ("http://gpu01:11434", {"http_proxy": "P"}, "P"),
