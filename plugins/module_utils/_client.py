@@ -636,7 +636,11 @@ class OllamaClient:
         that never complete a line, blank lines and repeated lines are not progress. Lines over MAX_LINE_BYTES
         are refused.
         """
-        response = self._call(method, path, body, stall_timeout, idempotent=False)
+        try:
+            response = self._call(method, path, body, stall_timeout, idempotent=False)
+        except OllamaTimeoutError:
+            raise self._fail(OllamaStallError, method, path,
+                             f"no answer for {stall_timeout:g} seconds (stall_timeout)")
         key = progress_key or (lambda item: json.dumps(item, sort_keys=True))
         reader = _LineReader(response)
         last_key = None

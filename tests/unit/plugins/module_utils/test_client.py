@@ -623,3 +623,11 @@ def test_a_plain_http_registry_without_insecure_suggests_it(server):
     with pytest.raises(OllamaError) as exc:
         list(client_for(server).pull("10.0.0.9:5000/library/gemma3:270m", insecure=True))
     assert "insecure" not in str(exc.value)
+
+
+def test_a_stream_whose_answer_never_starts_is_a_stall(server):
+    server.on("POST", "/api/pull", Reply(raw=[("drip", b"HTTP/1.1 200 OK\r\n" + b"X: " + b"x" * 100, 0.2)]))
+    started = time.monotonic()
+    with pytest.raises(OllamaStallError, match=r"POST /api/pull\): no answer for 1 seconds \(stall_timeout\)"):
+        list(client_for(server).pull("gemma3", stall_timeout=1))
+    assert time.monotonic() - started < 2
