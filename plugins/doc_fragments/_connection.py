@@ -26,7 +26,7 @@ options:
       - Redirects are never followed (the Ollama API does not redirect), so O(url) must be the address that
         answers; O(api_key) and O(headers) are sent to it and nowhere else.
       - Proxies are chosen the way the Ollama CLI (Go's C(ProxyFromEnvironment)) chooses them from the managed
-        node's environment: E(HTTPS_PROXY)/E(https_proxy) for C(https://), E(HTTP_PROXY)/E(http_proxy) for
+        node's environment, E(HTTPS_PROXY)/E(https_proxy) for C(https://) and E(HTTP_PROXY)/E(http_proxy) for
         C(http://) URLs, never for V(localhost) or a loopback address, and not for hosts matched by
         E(NO_PROXY)/E(no_proxy) (V(*), IP addresses, CIDR ranges, domains with their subdomains, V(.domain) for
         subdomains only, optional V(:port)).
