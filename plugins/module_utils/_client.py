@@ -572,7 +572,7 @@ class OllamaClient:
                 raise self._fail(OllamaError, method, path, text or exc.reason, status=exc.code, server_error=text)
             except _TimeUp:
                 raise self._fail(OllamaTimeoutError, method, path,
-                                 f"timed out: no complete answer within {timeout:g} seconds (timeout)")
+                                 f"timed out: no complete answer within {timeout:g} seconds")
             except (ValueError, UnicodeError):
                 # http.client refuses a header or URL it cannot send and quotes it: never show that text (the
                 # options are checked before any request, so this is a last line of defence).
@@ -603,7 +603,7 @@ class OllamaClient:
             raw = _read_bounded(response, MAX_BODY_BYTES, holder["deadline"], self._clock)
         except _TimeUp:
             raise self._fail(OllamaTimeoutError, method, path,
-                             f"timed out: no complete answer within {timeout:g} seconds (timeout); the server or a proxy "
+                             f"timed out: no complete answer within {timeout:g} seconds; the server or a proxy "
                              f"sends too slowly")
         except _TooLarge as exc:
             raise self._fail(OllamaError, method, path, f"{exc}, refused", status=response.status)
