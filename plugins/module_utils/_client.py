@@ -536,11 +536,13 @@ class OllamaClient:
 
     def _fail(self, cls, method, path, what, status=None, server_error=None):
         url = self.base_url
-        via = f" through the proxy {mask_userinfo(self.proxy)}" if self.proxy else ""
+        # Through a proxy, an answer or a failure may be the proxy's own: say so, so Ollama is not blamed for it.
         if status is None:
+            via = f" through the proxy {mask_userinfo(self.proxy)}" if self.proxy else ""
             message = f"Cannot reach Ollama at {url}{via} ({method} {path}): {what}"
         else:
-            message = f"Ollama at {url} answered HTTP {status} to {method} {path}: {what}"
+            via = f" (through the proxy {mask_userinfo(self.proxy)})" if self.proxy else ""
+            message = f"Ollama at {url}{via} answered HTTP {status} to {method} {path}: {what}"
         return cls(message, url=url, method=method, path=path, status=status, server_error=server_error)
 
     def _call(self, method, path, body, timeout, idempotent, deadline_of=None):

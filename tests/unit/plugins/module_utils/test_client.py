@@ -507,8 +507,14 @@ def test_a_remote_url_goes_through_the_proxy_and_errors_say_so(server, monkeypat
     client = OllamaClient("gpu01.example", retries=0)
     with pytest.raises(OllamaError) as exc:
         client.version()
-    assert str(exc.value) == ("Ollama at http://gpu01.example:11434 answered HTTP 407 to GET /api/version: "
-                              "proxy wants credentials")
+    assert str(exc.value) == (f"Ollama at http://gpu01.example:11434 (through the proxy {server.url}) answered "
+                              f"HTTP 407 to GET /api/version: proxy wants credentials")
+    monkeypatch.setenv("http_proxy", f"http://user:{SECRET}@127.0.0.1:{free_port()}")
+    with pytest.raises(OllamaConnectionError) as exc:
+        OllamaClient("gpu01.example", retries=0).version()
+    assert str(exc.value).startswith("Cannot reach Ollama at http://gpu01.example:11434 through the proxy "
+                                     "http://***@127.0.0.1:")
+    assert str(exc.value).endswith("(GET /api/version): connection refused")
     monkeypatch.setenv("no_proxy", "example")
     assert OllamaClient("gpu01.example").proxy is None
 
