@@ -21,12 +21,23 @@ options:
         except V(80) for C(http://) and V(443) for C(https://) URLs.
       - If not set, the environment variable E(OLLAMA_HOST) on the managed node is used, and if that is not set
         either, V(http://127.0.0.1:11434).
+      - Credentials in the URL (V(http://user:password@host)) are refused without being repeated; send a token
+        with O(api_key) or a header with O(headers). Spaces and control characters are refused too.
+      - Redirects are never followed (the Ollama API does not redirect), so O(url) must be the address that
+        answers; O(api_key) and O(headers) are sent to it and nowhere else.
+      - Proxies are chosen the way the Ollama CLI (Go's C(ProxyFromEnvironment)) chooses them from the managed
+        node's environment, E(HTTPS_PROXY)/E(https_proxy) for C(https://) and E(HTTP_PROXY)/E(http_proxy) for
+        C(http://) URLs, never for V(localhost) or a loopback address, and not for hosts matched by
+        E(NO_PROXY)/E(no_proxy) (V(*), IP addresses, CIDR ranges, domains with their subdomains, V(.domain) for
+        subdomains only, optional V(:port)).
     type: str
     aliases: [host]
   timeout:
     description:
-      - Seconds to wait for one non-streaming request (for example C(GET /api/tags)).
-      - Streaming operations such as pulls use their own stall timeout instead of a wall-clock limit.
+      - Seconds one non-streaming request (for example C(GET /api/tags)) may take in all, from connecting to the
+        last byte of the answer, however slowly the server or a proxy sends it.
+      - Streaming operations such as pulls use their own stall timeout (time without progress) instead of a
+        wall-clock limit.
     type: float
     default: 30
   validate_certs:
@@ -50,11 +61,16 @@ options:
     description:
       - "Sent as C(Authorization: Bearer <api_key>), for an Ollama API behind an authenticating proxy."
       - If not set, the environment variable E(OLLAMA_API_KEY) on the managed node is used.
-      - Never logged.
+      - One trailing newline is dropped (a key vaulted with C(echo "$KEY" | ansible-vault encrypt_string) keeps
+        it). Any other control character, or a character outside latin-1, fails the task before any request,
+        with a message that does not show the key.
+      - Never logged, and sent only to O(url).
     type: str
   headers:
     description:
-      - Extra HTTP headers sent with every request. Values are never logged.
+      - Extra HTTP headers sent with every request, and only to O(url). Values are never logged.
+      - Names must be valid HTTP header names; values follow the rules of O(api_key) (one trailing newline
+        dropped, other control characters refused without showing the value).
     type: dict
     default: {}
 """

@@ -13,7 +13,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaClient, OllamaError
+from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaClient, OllamaError, url_credentials
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidKeepAlive, InvalidName
 
 # Documented in plugins/doc_fragments/_connection.py; keep the two in step.
@@ -48,6 +48,9 @@ class OllamaModule:
         spec = dict(CONNECTION_ARGSPEC)
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        # url is not a secret, but credentials in it are (refused by the client, and masked in the invocation
+        # Ansible shows at -vvv).
+        self.module.no_log_values.update(url_credentials(self.module.params.get("url")))
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff

@@ -628,8 +628,10 @@ class Run:
             hint = ""
             if "manifest: file does not exist" in (exc.server_error or ""):
                 hint = f"; the registry {name.host} has no {name.namespace}/{name.model}:{name.tag}"
-            self.fail(f"Pulling {name.raw} failed: {exc}{hint}")
-        return stats.as_dict()
+            # An error line inside the pull stream already reads "... could not pull <model> (POST /api/pull)".
+            prefix = "" if exc.status == 200 else f"Pulling {name.raw} failed: "
+            self.fail(f"{prefix}{exc}{hint}")
+        return stats.as_dict(), stats.entry
 
     def predict_pull(self, name, before, digest):
         """Check mode: ``name`` would be pulled, getting ``digest`` when that is known (else None)."""
@@ -672,8 +674,7 @@ class Run:
         if self.check:
             self.predict_pull(name, before, expected)
             return
-        stats = self.pull(name)
-        after = self.fresh_index().get(name.key)
+        stats, after = self.pull(name)
         got = bare((after or {}).get("digest"))
         self.changed = True
         if digest is not None and got != digest:
@@ -712,8 +713,7 @@ class Run:
             self.predict_pull(name, before, served)
             return
         # The registry serves another digest, or could not be asked: Ollama pulls and checks it.
-        stats = self.pull(name)
-        after = self.fresh_index().get(name.key)
+        stats, after = self.pull(name)
         digest_after = bare((after or {}).get("digest"))
         if before is None:
             action = "pulled"
@@ -802,7 +802,7 @@ class Run:
         pull = None
         if base_entry is None:
             base_name = parse_name(spec["from"])
-            pull = self.pull(base_name)
+            pull = self.pull(base_name)[0]
             self.actions.append(f"Pulled {spec['from']} ({format_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
         try:
             for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):

@@ -28,17 +28,23 @@ class Reply:
     ``body``: dict/list (sent as JSON), str/bytes (sent as is) or None (empty body).
     ``lines``: a list of dicts sent as an NDJSON stream (chunked), each followed by ``line_delay`` seconds;
     an item ``Reply.DROP`` closes the connection there, an item ``("sleep", seconds)`` pauses.
+
+    ``raw``: a list written to the socket as is, for transport faults below HTTP: bytes are sent at once,
+    ``("sleep", seconds)`` pauses, ``("drip", data, interval)`` sends ``data`` one byte every ``interval``
+    seconds; the connection is closed at the end. Inside ``lines``, a ``("drip", data, interval)`` item sends
+    ``data`` one byte per chunk, every ``interval`` seconds.
     """
 
     DROP = object()
 
-    def __init__(self, status=200, body=None, lines=None, headers=None, line_delay=0.0, delay=0.0):
+    def __init__(self, status=200, body=None, lines=None, headers=None, line_delay=0.0, delay=0.0, raw=None):
         self.status = status
         self.body = body
         self.lines = lines
         self.headers = headers or {}
         self.line_delay = line_delay
         self.delay = delay
+        self.raw = raw
 
 
 class Request:
@@ -114,10 +120,29 @@ class ScriptedServer:
                     reply = Reply(599, {"error": f"unscripted request {self.command} {self.path}"})
                 if reply.delay:
                     time.sleep(reply.delay)
-                if reply.lines is not None:
+                if reply.raw is not None:
+                    self._raw(reply)
+                elif reply.lines is not None:
                     self._stream(reply)
                 else:
                     self._plain(reply)
+
+            def _raw(self, reply):
+                self.close_connection = True
+                try:
+                    for item in reply.raw:
+                        if isinstance(item, tuple) and item[0] == "sleep":
+                            time.sleep(item[1])
+                        elif isinstance(item, tuple) and item[0] == "drip":
+                            for byte in item[1]:
+                                self.wfile.write(bytes([byte]))
+                                self.wfile.flush()
+                                time.sleep(item[2])
+                        else:
+                            self.wfile.write(item)
+                            self.wfile.flush()
+                except OSError:  # the client gave up: that is what these tests want
+                    return
 
             def _plain(self, reply):
                 body = reply.body
@@ -135,7 +160,10 @@ class ScriptedServer:
                 for key, val in reply.headers.items():
                     self.send_header(key, val)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the client stopped reading (a size limit under test)
+                    self.close_connection = True
 
             def _stream(self, reply):
                 self.send_response(reply.status)
@@ -150,6 +178,15 @@ class ScriptedServer:
                         return
                     if isinstance(item, tuple) and item[0] == "sleep":
                         time.sleep(item[1])
+                        continue
+                    if isinstance(item, tuple) and item[0] == "drip":
+                        try:
+                            for byte in item[1]:
+                                self.wfile.write(b"1\r\n%s\r\n" % bytes([byte]))
+                                self.wfile.flush()
+                                time.sleep(item[2])
+                        except OSError:
+                            return
                         continue
                     data = (item if isinstance(item, str) else json.dumps(item)).encode() + b"\n"
                     try:

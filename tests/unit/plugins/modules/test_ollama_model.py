@@ -373,7 +373,7 @@ def test_create_check_mode_predicts_and_pulls_nothing(server):
 
 
 def test_create_pulls_a_missing_base_first(server):
-    server.on("GET", "/api/tags", tags(), tags(model("bot:latest", D2)))
+    server.on("GET", "/api/tags", tags(), tags(model("gemma3:270m"), model("bot:latest", D2)))
     server.on("POST", "/api/pull", pull_lines())
     server.on("POST", "/api/create", Reply(lines=[{"status": "success"}]))
     result = run(server, name="bot", create=CREATE, insecure=True)
@@ -399,7 +399,8 @@ def test_error_line_inside_200_pull_fails_without_retry_and_claims_nothing(serve
                                                 {"error": "pull model manifest: file does not exist"}]))
     result = run(server, name="nothere:v9")
     assert result["failed"] is True and not result.get("changed")
-    assert "Pulling nothere:v9 failed" in result["msg"]
+    assert f"Ollama at {server.url} could not pull nothere:v9 (POST /api/pull): " in result["msg"]
+    assert "Pulling nothere:v9 failed" not in result["msg"]  # said once, not twice
     assert "pull model manifest: file does not exist" in result["msg"] and "POST /api/pull" in result["msg"]
     assert "the registry registry.ollama.ai has no library/nothere:v9" in result["msg"]
     assert result["models"] == []
