@@ -4,7 +4,8 @@
 #
 # Sourced by runme.sh after the role has provisioned the rig (uses its run_role, recap, expect, $work,
 # $config, $here): the role's secret handling (issue 9) and a play without fact gathering.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154,SC2034
+# (work, config, here are set and changed/failed are read by runme.sh, which sources this file)
 
 # S1. Secrets never reach the screen: -v and --check --diff of the systemd branch, with a proxy password
 # (secret by name), a bearer token in a value whose name looks harmless (secret by value), and an API key.
