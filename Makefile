@@ -4,8 +4,9 @@
 #   make sanity       ansible-test sanity --python $(PY)   (all tests, no ignore files)
 #   make units        ansible-test units --venv --python $(PY)
 #   make lint         antsibull-changelog lint + ansible-lint --profile production
+#   make docs         antsibull-docs lint-collection-docs --plugin-docs + the docsite, built offline
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
-#   make test         all four, each timed, then one summary line
+#   make test         sanity, units, lint, docs, integration, each timed, then one summary line
 #   make demo         playbooks/demo.sh, if present
 #   make clean        remove the staged copies under $(TMP)
 #
@@ -43,10 +44,10 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint integration test demo clean
+.PHONY: help venv get-pip sanity units lint docs integration test demo clean
 
 help:
-	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -80,13 +81,18 @@ lint: $(STAMP)
 	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production $(LINT_OPTS)
 
+# The docsite lands in $(TMP)/docs/site/build/html (see tools/docsite.sh).
+docs: $(STAMP)
+	@tools/stage.sh $(STAGE)
+	@tools/docsite.sh $(STAGE) $(TMP)/$@/site
+
 integration: get-pip
 	@tools/integration.sh $(STAGE) $(PY) $(ANSIBLE_TEST_OPTS)
 
 # Runs every phase even when one fails, prints each duration, and ends with one plain line
 # "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
 test: $(STAMP)
-	@tools/test-all.sh $(MAKE) sanity units lint integration
+	@tools/test-all.sh $(MAKE) sanity units lint docs integration
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \

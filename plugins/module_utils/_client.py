@@ -308,6 +308,16 @@ class OllamaClient:
     def delete(self, model):
         self.request("DELETE", "/api/delete", {"model": model})
 
+    def has_blob(self, digest):
+        """Whether the server has the blob ``sha256:<hex>`` (``HEAD /api/blobs/:digest``: 200 or 404)."""
+        try:
+            self.request("HEAD", f"/api/blobs/{digest}")
+        except OllamaError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def copy(self, source, destination):
         self.request("POST", "/api/copy", {"source": source, "destination": destination})
 
@@ -337,18 +347,26 @@ class OllamaClient:
 # ---------------------------------------------------------------------------------------------- pulls and registry
 
 class PullStats:
-    """What one (possibly retried) pull transferred, counted from its progress lines.
+    """What one (possibly retried) pull transferred.
 
-    A layer whose first progress line already shows ``completed == total`` was on the server before (a cache hit);
-    every other layer was downloaded or resumed in this pull, and its ``total`` counts in ``bytes``.
+    Exact when the blobs of the manifest are known before the pull (``plan()``: the registry's manifest, and
+    ``HEAD /api/blobs`` for each blob): ``bytes`` is what the server did not have. Otherwise it is counted from the
+    progress lines, where a blob that was already present sends exactly one line with ``completed == total``
+    (server/download.go, downloadBlob) -- but so may a tiny blob downloaded within one 60 ms progress tick, and
+    from v0.32.2 such a blob sends no line at all; ``counted_from`` says which way the figures were made.
     """
 
     def __init__(self):
         self.layers = {}          # digest -> [total, cached]
+        self.planned = None       # digest -> [size, present] from the manifest, when known
         self.progress_lines = 0
         self.attempts = 0
         self.seconds = 0.0
         self.statuses = []
+
+    def plan(self, blobs, present):
+        """The manifest's blobs (``{digest: size}``) and the digests the server already had."""
+        self.planned = {digest: [size, digest in present] for digest, size in blobs.items()}
 
     def see(self, item):
         self.progress_lines += 1
@@ -365,11 +383,13 @@ class PullStats:
             self.layers[digest][0] = total
 
     def as_dict(self):
+        layers = self.planned if self.planned is not None else self.layers
         return {
-            "bytes": sum(total for total, cached in self.layers.values() if not cached),
-            "bytes_total": sum(total for total, cached in self.layers.values()),
-            "layers": len(self.layers),
-            "layers_cached": sum(1 for total, cached in self.layers.values() if cached),
+            "bytes": sum(total for total, cached in layers.values() if not cached),
+            "bytes_total": sum(total for total, cached in layers.values()),
+            "layers": len(layers),
+            "layers_cached": sum(1 for total, cached in layers.values() if cached),
+            "counted_from": "manifest" if self.planned is not None else "progress",
             "seconds": round(self.seconds, 3),
             "attempts": self.attempts,
             "progress_lines": self.progress_lines,
@@ -428,9 +448,23 @@ def registry_manifest_url(name, insecure=False):
 
 
 def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None):
-    """``sha256:<hex>`` of the manifest the registry serves for ``name``, as Ollama would store it.
+    """``sha256:<hex>`` of the manifest the registry serves for ``name`` (see registry_manifest)."""
+    return registry_manifest(name, insecure, timeout, validate_certs, opener)[0]
 
-    Ollama stores the manifest byte for byte, so this equals the ``/api/tags`` digest after a pull.
+
+def manifest_blobs(manifest):
+    """``{digest: size}`` of every blob a manifest references (its layers and its config)."""
+    blobs = {}
+    for item in list((manifest or {}).get("layers") or []) + [(manifest or {}).get("config") or {}]:
+        if isinstance(item, dict) and isinstance(item.get("digest"), str) and isinstance(item.get("size"), int):
+            blobs[item["digest"]] = item["size"]
+    return blobs
+
+
+def registry_manifest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None):
+    """``(sha256:<hex>, manifest dict)`` of the manifest the registry serves for ``name``, as Ollama would store it.
+
+    Ollama stores the manifest byte for byte, so the digest equals the ``/api/tags`` digest after a pull.
     Raises RegistryError (``status`` 404 for a model the registry does not have, 401/403 when it wants
     credentials, None when it cannot be reached).
     """
@@ -452,4 +486,8 @@ def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=
                             method="GET", path=url, status=exc.code, server_error=text)
     except (URLError, socket.timeout, ConnectionError, HTTPException, OSError) as exc:
         raise RegistryError(f"Cannot reach the registry ({what}): {_reason(exc)}", url=url, method="GET", path=url)
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+    try:
+        manifest = json.loads(to_text(body, errors="surrogate_or_replace"))
+    except ValueError:
+        manifest = None
+    return "sha256:" + hashlib.sha256(body).hexdigest(), manifest if isinstance(manifest, dict) else None

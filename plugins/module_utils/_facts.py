@@ -166,6 +166,11 @@ def index_tags(tags):
     return {key: item for key, item in ((entry_key(item), item) for item in tags) if key is not None}
 
 
+def diff_text(lines):
+    """One diff side as text, one line each: Ansible's default callback renders strings (and dicts), not lists."""
+    return "".join(f"{line}\n" for line in lines)
+
+
 def format_bytes(size):
     """Short human form of a byte count, in the decimal units Ollama prints: 540000000 -> '540 MB'."""
     size = float(size or 0)

@@ -27,10 +27,16 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
+    details:
+      - A O(source) that is not installed yet is predicted (V(changed), with a warning): in a check run of a
+        playbook the task that pulls it has only predicted the pull. A real run fails in that case.
   diff_mode:
+    support: full
+  idempotent:
     support: full
   platform:
     platforms: posix
@@ -71,6 +77,10 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.private_registries
+    description: Private registries, air-gapped hosts, digest pins and updates.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""
@@ -136,7 +146,7 @@ diff:
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import index_tags
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import diff_text, index_tags
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidName, parse_name, short_digest
 
 ARGUMENT_SPEC = dict(
@@ -177,7 +187,7 @@ def describe(alias_name, digest, index):
     return f"{alias_name} -> {target}@{short_digest(digest)}"
 
 
-def refuse_losing_a_model(current, source_entry, index, client):
+def refuse_losing_a_model(current, source_name, index, client):
     """Fail when repointing ``current`` would delete the only name of its model (``force`` not set)."""
     digest = current.get("digest")
     others = [item["name"] for item in index.values() if item["name"] != current["name"] and digest
@@ -185,7 +195,7 @@ def refuse_losing_a_model(current, source_entry, index, client):
     if others:
         return
     raise ModuleFailure(f"{current['name']} on {client.base_url} is an installed model, not an alias: no other "
-                        f"name has its digest {short_digest(digest)}, so pointing it at {source_entry['name']} "
+                        f"name has its digest {short_digest(digest)}, so pointing it at {source_name} "
                         f"would delete that model. Choose another alias name, or set force: true to replace "
                         "the model; nothing was changed")
 
@@ -202,14 +212,19 @@ def manage(mod):
               (source.short if source else None), "previous_digest": before}
 
     if mod.params["state"] == "present":
-        if source_entry is None:
+        if source_entry is None and not mod.check_mode:
             raise ModuleFailure(f"source {source.raw!r} is not installed on {client.base_url}, so {alias.raw!r} "
                                 "cannot point at it; install it first (llmops.ollama.ollama_model), this module "
                                 "never pulls")
-        after = source_entry.get("digest")
-        if current is not None and before != after and not mod.params["force"]:
-            refuse_losing_a_model(current, source_entry, index, client)
-        if before != after:
+        if source_entry is None:
+            # A check run of a playbook whose earlier task pulls the source: predict the copy, as the real run will.
+            mod.warn(f"check mode: source {source.raw!r} is not installed on {client.base_url} yet; the alias is "
+                     "predicted, and a real run fails unless an earlier task installs the source "
+                     "(llmops.ollama.ollama_model)")
+        after = source_entry.get("digest") if source_entry else None
+        if current is not None and (source_entry is None or before != after) and not mod.params["force"]:
+            refuse_losing_a_model(current, source_entry["name"] if source_entry else source.short, index, client)
+        if source_entry is None or before != after:
             if not mod.check_mode:
                 client.copy(source_entry["name"], alias.raw)
             result["changed"] = True
@@ -228,7 +243,11 @@ def manage(mod):
     if mod.diff_mode:
         predicted = dict(index)
         predicted.pop(alias.key, None)
-        result["diff"] = {"before": describe(alias_name, before, index), "after": describe(alias_name, after, predicted)}
+        after_text = describe(alias_name, after, predicted)
+        if mod.params["state"] == "present" and source_entry is None:
+            after_text = f"{alias_name} -> {source.short}@unknown (not installed yet)"
+        result["diff"] = {"before": diff_text([text for text in [describe(alias_name, before, index)] if text]),
+                          "after": diff_text([after_text] if after_text else [])}
     return result
 
 

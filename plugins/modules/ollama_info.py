@@ -20,13 +20,20 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
     details:
       - This module only reads, so it runs normally in check mode.
   diff_mode:
-    support: none
+    support: N/A
+    details:
+      - This module never changes anything, so there is no difference to show.
+  idempotent:
+    support: full
+    details:
+      - This module only reads.
   platform:
     platforms: posix
 options:
@@ -54,6 +61,8 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""

@@ -20,13 +20,18 @@ description:
     lists it under the name that loaded it. Models with the same manifest digest are therefore treated as one
     loaded model.
   - The module never pulls. A model that is not installed fails the task before anything is loaded; use
-    M(llmops.ollama.ollama_model) first.
+    M(llmops.ollama.ollama_model) first. In check mode such a model is predicted as V(loaded) with a warning,
+    because in a check run of a playbook the task that installs it has only predicted its pull.
+  - O(state=unloaded) sends the unload request under an installed name of the model (the name itself, or another
+    name with the same digest). A model deleted while loaded, with no installed name left, cannot be unloaded
+    (Ollama answers 404): the task fails, in check mode too, and says when the model expires.
 author:
   - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: partial
@@ -40,6 +45,10 @@ attributes:
     details:
       - The diff shows the sorted names C(/api/ps) lists before and after, each marked C((forever)) when it
         never expires.
+  idempotent:
+    support: partial
+    details:
+      - O(refresh=true) re-sends O(keep_alive) and reports V(changed) on every run.
   platform:
     platforms: posix
 options:
@@ -122,12 +131,15 @@ notes:
     listed by C(/api/ps) after its load fails the task (unless its O(keep_alive) is shorter than 30 seconds).
   - A load request answers when the model is ready; a failed load (for example C(model requires more system
     memory)) fails the task with the server's message, and models loaded before it stay loaded.
-  - See C(docs/warm-models.md) in the collection for warming models at boot.
 seealso:
   - module: llmops.ollama.ollama_info
     description: Shows what is loaded (O(llmops.ollama.ollama_info#module:gather=running)).
   - module: llmops.ollama.ollama_model
     description: Installs the models first.
+  - ref: ansible_collections.llmops.ollama.docsite.warm_models
+    description: Warm models, server settings that decide what stays loaded, and warm-up at boot.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""
@@ -230,13 +242,27 @@ actions:
   type: list
   elements: str
   sample: ["loaded gemma3:270m via /api/generate (keep_alive forever)"]
+diff:
+  description:
+    - The models C(/api/ps) lists before and after the task (predicted in check mode), sorted, one per line, each
+      marked C((forever)) when it never expires.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Loaded models before the task, one per line.
+      type: str
+      sample: "all-minilm:l6-v2\n"
+    after:
+      description: Loaded models after the task, one per line.
+      type: str
+      sample: "all-minilm:l6-v2\ngemma3:270m (forever)\n"
 """
-
-import time
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
 from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
+    diff_text,
     entry_key,
     expected_context_length,
     format_bytes,
@@ -244,6 +270,13 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     running_entry,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
+from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
+    runner_for,
+    unload,
+    unload_name,
+    unreachable_message,
+    wait_unloaded,
+)
 
 ARGUMENT_SPEC = dict(
     name=dict(type="list", elements="str", required=True, aliases=["model", "models"]),
@@ -258,7 +291,6 @@ ARGUMENT_SPEC = dict(
 
 # Below this keep_alive a model may legitimately be gone again when the module reads /api/ps after loading it.
 _SHORT_KEEP_ALIVE = 30.0
-_UNLOAD_POLL_SECONDS = 0.2
 
 
 class Request:
@@ -317,17 +349,11 @@ class Target:
         self.running = None                   # running_entry() of its /api/ps entry
         self.action = "unchanged"
         self.reason = ""
+        self.unload_as = None                 # the installed name an unload request uses
 
     def find_runner(self, running):
         """The /api/ps entry for this model: the same name, else the same manifest digest (an alias)."""
-        key = self.requested.key
-        for entry in running:
-            if entry_key(entry) == key:
-                return entry
-        for entry in running:
-            if self.digest and entry.get("digest") == self.digest:
-                return entry
-        return None
+        return runner_for(running, self.requested.key, self.digest)
 
     @property
     def embedding_only(self):
@@ -344,21 +370,30 @@ def installed_targets(client, request):
     return [Target(name, by_key.get(name.key)) for name in request.names]
 
 
-def decide_loaded(client, request, running):
+def decide_loaded(mod, request, running):
+    client = mod.client
     targets = installed_targets(client, request)
-    missing = [t.requested.raw for t in targets if t.installed is None]
+    missing = [t for t in targets if t.installed is None]
     for target in targets:
         if target.installed is not None:
             target.show = client.show(target.name)
             if target.show is None:  # deleted between the two calls
-                missing.append(target.requested.raw)
+                missing.append(target)
     if missing:
-        raise ModuleFailure(
-            f"not installed on {client.base_url}: {', '.join(missing)}; "
-            "install with llmops.ollama.ollama_model first (ollama_loaded never pulls)"
-        )
+        names = ", ".join(t.requested.raw for t in missing)
+        if not mod.check_mode:
+            raise ModuleFailure(
+                f"not installed on {client.base_url}: {names}; "
+                "install with llmops.ollama.ollama_model first (ollama_loaded never pulls)"
+            )
+        # A check run of a playbook whose earlier task pulls the model: predict the load, as the real run will.
+        mod.warn(f"check mode: {names} not installed on {client.base_url} yet; the load is predicted, and a real "
+                 "run fails unless an earlier task installs it (llmops.ollama.ollama_model)")
     for target in targets:
         target.running = target.find_runner(running)
+        if target.installed is None or target.show is None:
+            target.action, target.reason = "loaded", "not installed yet (predicted)"
+            continue
         decide_one(target, request)
     return targets
 
@@ -384,12 +419,17 @@ def decide_one(target, request):
 def decide_unloaded(client, running, request):
     if not running:
         return [Target(name) for name in request.names]
-    unmatched = [name for name in request.names if not any(entry_key(e) == name.key for e in running)]
-    targets = installed_targets(client, request) if unmatched else [Target(name) for name in request.names]
+    index = index_tags(client.tags())
+    targets = [Target(name, index.get(name.key)) for name in request.names]
     for target in targets:
         target.running = target.find_runner(running)
-        if target.running is not None:
-            target.action, target.reason = "unloaded", f"loaded as {target.running['name']}"
+        if target.running is None:
+            continue
+        # The unload request must name an installed model that reaches this runner (check mode decides alike).
+        target.unload_as = target.name if target.installed else unload_name(index, target.running)
+        if target.unload_as is None:
+            raise ModuleFailure(f"Unloading {target.name} is not possible: {unreachable_message(target.running)}")
+        target.action, target.reason = "unloaded", f"loaded as {target.running['name']}"
     return targets
 
 
@@ -421,17 +461,6 @@ def describe_action(target, request):
         return f"unloaded {target.name} ({target.reason})"
     keep = f"keep_alive {request.keep_alive.describe()}" if request.keep_alive else "server keep_alive"
     return f"{target.action} {target.name} via {load_path(target)} ({target.reason}; {keep})"
-
-
-def wait_unloaded(client, runners, timeout, clock=time.monotonic, sleep=time.sleep):
-    """Poll /api/ps until none of ``runners`` (names as /api/ps lists them) is listed; return those still listed."""
-    keys = {entry_key(entry) for entry in runners}
-    deadline = clock() + timeout
-    while True:
-        still = [item for item in client.ps() if entry_key(item) in keys]
-        if not still or clock() >= deadline:
-            return [item.get("name") for item in still]
-        sleep(_UNLOAD_POLL_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------------- report
@@ -494,7 +523,7 @@ def run(mod):
     client = mod.client
     running = [running_entry(item) for item in client.ps()]
     if request.state == "loaded":
-        targets = decide_loaded(client, request, running)
+        targets = decide_loaded(mod, request, running)
     else:
         targets = decide_unloaded(client, running, request)
     todo = [t for t in targets if t.action != "unchanged"]
@@ -508,7 +537,8 @@ def run(mod):
         after = apply(mod, client, request, targets, todo, result)
         result["models"] = [model_result(t, t.find_runner(after)) for t in targets]
     if mod.diff_mode:
-        result["diff"] = {"before": {"loaded": loaded_set(running)}, "after": {"loaded": loaded_set(after)}}
+        result["diff"] = {"before": diff_text(loaded_set(running)), "after": diff_text(loaded_set(after)),
+                          "before_header": f"{client.base_url}/api/ps", "after_header": f"{client.base_url}/api/ps"}
 
     if request.state == "loaded" and not mod.check_mode:
         gone = [t.name for t, r in zip(targets, result["models"]) if not r["loaded"]]
@@ -530,18 +560,13 @@ def apply(mod, client, request, targets, todo, result):
     for target in todo:
         try:
             if target.action == "unloaded":
-                client.generate({"model": target.name, "prompt": "", "keep_alive": 0})
+                unload(client, target.unload_as)
             else:
                 load(client, target, request, mod.params["load_timeout"])
         except OllamaError as exc:
             verb = "Unloading" if target.action == "unloaded" else "Loading"
-            hint = ""
-            if target.action == "unloaded" and exc.status == 404:
-                hint = ("; Ollama unloads a model only by the name of an installed model, and this one was deleted "
-                        f"while loaded: it stays in memory until its keep_alive expires "
-                        f"({target.running.get('expires_at')}) or the server restarts")
             raise ModuleFailure(
-                f"{verb} {target.name} failed: {exc}{hint}", error=exc.as_dict(), changed=bool(done),
+                f"{verb} {target.name} failed: {exc}", error=exc.as_dict(), changed=bool(done),
                 url=client.base_url, actions=[describe_action(t, request) for t in done])
         done.append(target)
     if request.state == "unloaded":

@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
+  - llmops.ollama._attributes
 attributes:
   check_mode:
     support: full
@@ -42,6 +43,8 @@ attributes:
     details:
       - The diff lists the installed models before and after, sorted, as C(name@digest12). A digest that cannot
         be known in check mode is shown as C(unknown).
+  idempotent:
+    support: full
   platform:
     platforms: posix
 options:
@@ -61,6 +64,10 @@ options:
         (Ollama rewrites the manifest on every pull, so the modification time is not a signal).
       - V(absent) deletes the models that are installed; a missing model is V(ok). Blobs still used by other
         names (aliases) stay on disk.
+      - Like C(ollama rm), a model that is loaded is unloaded before it is deleted (and the module waits up to
+        O(timeout) seconds until C(/api/ps) no longer lists it), so its memory is freed. A loaded alias whose
+        source stays installed is left loaded, unless C(/api/ps) lists the runner under the name being deleted.
+        Check mode predicts the unload too.
     type: str
     choices: [present, absent, latest]
     default: present
@@ -96,7 +103,9 @@ options:
       - Only with one O(name) and O(state=present).
       - Idempotent. An existing model is V(ok) when its base, system prompt, template, parameters and messages
         already match what this build would produce; the base matches when the model uses the weights of
-        O(create.from) (or, with O(create.quantize), names it as parent and has that quantization). Options that
+        O(create.from). With O(create.quantize) the weights are new (Ollama records no parent for them): the
+        model matches when it has that quantization level and, while O(create.from) is installed, the same
+        model metadata (C(model_info) of C(/api/show)) apart from the file type. Options that
         are not given are expected to be inherited from O(create.from). Any difference rebuilds the model
         (V(changed)).
       - When O(create.from) is not installed it is pulled first (with O(insecure), O(retries) and O(stall_timeout)).
@@ -155,11 +164,14 @@ notes:
   - Two runs pulling the same model at the same time both succeed; the server downloads each blob once.
   - "The module talks to the registry itself only for O(state=latest) in check mode and for O(digest); it then
     uses the proxy settings of the host the module runs on (C(https_proxy), C(no_proxy))."
-  - See C(docs/private-registries-and-air-gap.md) in the collection for private registries and air-gapped hosts.
 seealso:
   - module: llmops.ollama.ollama_alias
   - module: llmops.ollama.ollama_info
   - module: llmops.ollama.ollama_loaded
+  - ref: ansible_collections.llmops.ollama.docsite.private_registries
+    description: Private registries, air-gapped hosts, digest pins and updates.
+  - ref: ansible_collections.llmops.ollama.docsite.connection
+    description: Connecting to Ollama, retries and error messages.
 """
 
 EXAMPLES = r"""
@@ -296,37 +308,50 @@ actions:
   elements: str
   sample: ["Pulled gemma3:270m (291.5 MB in 6.2s)", "Deleted llama3.2:latest (exclusive)"]
 diff:
-  description: Installed models before and after, sorted, each as C(name@digest12).
+  description: Installed models before and after, sorted, one C(name@digest12) per line.
   returned: when diff mode is on
   type: dict
   contains:
     before:
       description: Before the task.
-      type: list
-      elements: str
-      sample: ["llama3.2:latest@a80c4f17acd5"]
+      type: str
+      sample: "llama3.2:latest@a80c4f17acd5\n"
     after:
       description: After the task (predicted in check mode).
-      type: list
-      elements: str
-      sample: ["gemma3:270m@e7d36fb2c3b3"]
+      type: str
+      sample: "gemma3:270m@e7d36fb2c3b3\n"
 """
 
 import re
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     OllamaError,
+    PullStats,
     RegistryError,
+    manifest_blobs,
     pull_with_retries,
-    registry_manifest_digest,
+    registry_manifest,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
-from ansible_collections.llmops.ollama.plugins.module_utils._facts import format_bytes, index_tags, parse_parameters
+from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
+    diff_text,
+    entry_key,
+    format_bytes,
+    index_tags,
+    parse_parameters,
+    running_entry,
+)
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidName,
     parse_name,
     parse_names,
     short_digest,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
+    runner_for,
+    unload,
+    unload_name,
+    wait_unloaded,
 )
 
 ARGUMENT_SPEC = dict(
@@ -353,6 +378,7 @@ ARGUMENT_SPEC = dict(
 
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 _LIST_PARAMETERS = ("stop",)
+_PLAN_TIMEOUT = 10.0
 
 
 # ------------------------------------------------------------------------------------------------------ decide
@@ -417,6 +443,15 @@ def from_blob(show):
     return None
 
 
+# Metadata keys that quantizing changes by design; every other model_info key is the base's.
+_QUANTIZATION_KEYS = ("general.file_type", "general.quantization_version")
+
+
+def _model_metadata(show):
+    """``model_info`` of ``/api/show`` without the keys that quantization changes."""
+    return {key: value for key, value in (show.get("model_info") or {}).items() if key not in _QUANTIZATION_KEYS}
+
+
 def _norm(value):
     if isinstance(value, list):
         return [_norm(item) for item in value]
@@ -453,9 +488,18 @@ def create_differences(existing, base, spec):
     """
     diffs = []
     details = existing.get("details") or {}
-    if spec["quantize"] or base is None:
-        # A quantized build has weights of its own, and without the base installed there are none to compare:
-        # the recorded parent must be the base.
+    if spec["quantize"]:
+        # A quantized build has weights of its own and Ollama records no parent for them (server/create.go,
+        # quantizeLayer: NewLayer without From). What ties it to its base is the model's own metadata.
+        if (details.get("quantization_level") or "").upper() != spec["quantize"].upper():
+            diffs.append(f"quantization: {details.get('quantization_level')!r}, not {spec['quantize']!r}")
+        if base is not None:
+            different = sorted(key for key in set(_model_metadata(existing)) | set(_model_metadata(base))
+                               if _model_metadata(existing).get(key) != _model_metadata(base).get(key))
+            if different:
+                diffs.append(f"base: the model metadata differs from {spec['from']!r} ({', '.join(different[:5])})")
+    elif base is None:
+        # Without the base installed there are no weights to compare: the recorded parent must be the base.
         parent = details.get("parent_model") or ""
         try:
             same_parent = parse_name(parent).key == parse_name(spec["from"]).key
@@ -463,8 +507,6 @@ def create_differences(existing, base, spec):
             same_parent = False
         if not same_parent:
             diffs.append(f"base: built from {parent or 'unknown'!r}, not {spec['from']!r}")
-        if spec["quantize"] and (details.get("quantization_level") or "").upper() != spec["quantize"].upper():
-            diffs.append(f"quantization: {details.get('quantization_level')!r}, not {spec['quantize']!r}")
     elif from_blob(existing) != from_blob(base):
         diffs.append(f"base: the weights differ from those of {spec['from']!r}")
     for field in ("system", "template"):
@@ -519,6 +561,8 @@ class Run:
         self.actions = []
         self.before = {}
         self.predicted = {}   # key -> tags-like entry or None (check mode, for the diff)
+        self._running = None  # /api/ps, read once when something is deleted
+        self._manifests = {}  # name key -> (digest, manifest, error) from the registry
 
     def fail(self, message):
         raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
@@ -529,24 +573,50 @@ class Run:
 
     # -------------------------------------------------------------------- registry
 
+    def manifest(self, name, timeout=None):
+        """``(digest hex, manifest dict, RegistryError)`` from the model's registry, asked once per name."""
+        if name.key not in self._manifests:
+            try:
+                digest, manifest = registry_manifest(name, insecure=self.params["insecure"],
+                                                     timeout=timeout or self.params["timeout"])
+                self._manifests[name.key] = (bare(digest), manifest, None)
+            except RegistryError as exc:
+                self._manifests[name.key] = (None, None, exc)
+        return self._manifests[name.key]
+
     def registry_digest(self, name):
         """The registry's manifest digest for ``name`` (bare hex), or None with a warning when it cannot tell."""
-        try:
-            return bare(registry_manifest_digest(name, insecure=self.params["insecure"],
-                                                 timeout=self.params["timeout"]))
-        except RegistryError as exc:
-            if exc.status == 404:
-                self.fail(f"The registry has no model {name.raw!r}: {exc}")
-            self.mod.warn(f"Could not ask the registry for the manifest of {name.raw}, so the result for it is "
-                          f"assumed to change: {exc}")
-            return None
+        digest, dummy, exc = self.manifest(name)
+        if exc is None:
+            return digest
+        if exc.status == 404:
+            self.fail(f"The registry has no model {name.raw!r}: {exc}")
+        if self.check:
+            self.mod.warn(f"Could not ask the registry for the manifest of {name.raw}, so check mode assumes it "
+                          f"changes: {exc}")
+        else:
+            self.mod.warn(f"Could not ask the registry for the manifest of {name.raw} ({exc}); pulling it through "
+                          "Ollama, which checks the digest itself")
+        return None
 
     # -------------------------------------------------------------------- pulls
+
+    def pull_stats(self, name):
+        """A PullStats that knows beforehand which blobs the server lacks, when the registry tells the manifest."""
+        stats = PullStats()
+        # Only for the figures: Ollama fetches the manifest itself, so a registry this host cannot reach costs
+        # at most a few seconds here and then the figures come from the progress lines.
+        dummy, manifest, exc = self.manifest(name, timeout=min(self.params["timeout"], _PLAN_TIMEOUT))
+        blobs = manifest_blobs(manifest)
+        if exc is None and blobs:
+            stats.plan(blobs, {digest for digest in blobs if self.client.has_blob(digest)})
+        return stats
 
     def pull(self, name):
         try:
             stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
-                                      stall_timeout=self.params["stall_timeout"], retries=self.params["retries"])
+                                      stall_timeout=self.params["stall_timeout"], retries=self.params["retries"],
+                                      stats=self.pull_stats(name))
         except OllamaError as exc:
             hint = ""
             if "manifest: file does not exist" in (exc.server_error or ""):
@@ -639,21 +709,54 @@ class Run:
                                 f"{stats['seconds']:.1f}s)")
         self.entries.append(self.model_entry(name, action, before, after, pull=stats))
 
-    def absent(self, name):
+    def absent(self, name, doomed):
         before = self.before.get(name.key)
         if before is None:
             self.entries.append(self.model_entry(name, "unchanged", None, None))
             return
-        if not self.check:
-            try:
-                self.client.delete(before["name"])
-            except OllamaError as exc:
-                if exc.status != 404:  # gone in between: the goal is reached
-                    self.fail(f"Deleting {before['name']} failed: {exc}")
-        self.changed = True
+        self.delete(before, self.before, doomed, "")
         self.predicted[name.key] = None
         self.entries.append(self.model_entry(name, "deleted", before, None))
-        self.say(f"Deleted {before['name']}", f"Would delete {before['name']}")
+
+    # -------------------------------------------------------------------- deletion
+
+    def running(self):
+        if self._running is None:
+            self._running = [running_entry(item) for item in self.client.ps()]
+        return self._running
+
+    def delete(self, item, index, doomed, why):
+        """Unload the runner only this name reaches, then delete the name (what ``ollama rm`` does).
+
+        ``index`` is ``/api/tags`` by key and ``doomed`` the keys this run deletes: a runner that a remaining
+        name with the same digest still reaches stays loaded (it is that name's runner too), except when
+        ``/api/ps`` lists it under the name being deleted.
+        """
+        key = entry_key(item)
+        running = self.running()
+        runner = runner_for(running, key, item.get("digest"))
+        remaining = {other: entry for other, entry in index.items() if other not in doomed}
+        if runner is not None and (entry_key(runner) == key or unload_name(remaining, runner) is None):
+            self.say(f"Unloaded {runner['name']} before deleting {item['name']}",
+                     f"Would unload {runner['name']} before deleting {item['name']}")
+            if not self.check:
+                try:
+                    unload(self.client, item["name"])
+                except OllamaError as exc:
+                    self.fail(f"Unloading {runner['name']} before deleting {item['name']} failed: {exc}")
+                still = wait_unloaded(self.client, [runner], self.params["timeout"])
+                if still:
+                    self.mod.warn(f"{', '.join(still)} still loaded {self.params['timeout']:g}s after the unload "
+                                  f"request; deleting {item['name']} anyway (the memory is freed when its requests end)")
+            self._running = [entry for entry in running if entry is not runner]
+        if not self.check:
+            try:
+                self.client.delete(item["name"])
+            except OllamaError as exc:
+                if exc.status != 404:  # gone in between: the goal is reached
+                    self.fail(f"Deleting {item['name']}{why} failed: {exc}")
+        self.changed = True
+        self.say(f"Deleted {item['name']}{why}", f"Would delete {item['name']}{why}")
 
     def create(self, name, spec):
         before = self.before.get(name.key)
@@ -695,19 +798,13 @@ class Run:
     def exclusive(self, names):
         keep = {name.key for name in names}
         index = self.before if self.check else self.fresh_index()
+        doomed = {key for key in index if key not in keep}
         for key, item in sorted(index.items(), key=lambda pair: pair[1]["name"]):
-            if key in keep:
+            if key not in doomed:
                 continue
-            if not self.check:
-                try:
-                    self.client.delete(item["name"])
-                except OllamaError as exc:
-                    if exc.status != 404:
-                        self.fail(f"Deleting {item['name']} (not named, exclusive) failed: {exc}")
-            self.changed = True
+            self.delete(item, index, doomed, " (exclusive)")
             self.predicted[key] = None
             self.removed.append({"name": item["name"], "digest": bare(item.get("digest")), "size": item.get("size")})
-            self.say(f"Deleted {item['name']} (exclusive)", f"Would delete {item['name']} (exclusive)")
 
 
 # ------------------------------------------------------------------------------------------------------- report
@@ -717,6 +814,7 @@ def manage(mod):
     state = mod.params["state"]
     run = Run(mod)
     run.before = index_tags(mod.client.tags())
+    doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
     for name in names:
         if create is not None:
             run.create(name, create)
@@ -725,7 +823,7 @@ def manage(mod):
         elif state == "latest":
             run.latest(name)
         else:
-            run.absent(name)
+            run.absent(name, doomed)
     if mod.params["exclusive"]:
         run.exclusive(names)
     result = {"changed": run.changed, "models": run.entries, "removed": run.removed, "actions": run.actions}
@@ -739,7 +837,7 @@ def manage(mod):
                     after[key] = item
         else:
             after = run.fresh_index() if run.changed else run.before
-        result["diff"] = {"before": listing(run.before), "after": listing(after)}
+        result["diff"] = {"before": diff_text(listing(run.before)), "after": diff_text(listing(after))}
     return result
 
 

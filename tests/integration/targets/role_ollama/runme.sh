@@ -50,6 +50,23 @@ expect() {  # expect FAILED OP N MESSAGE: the last recap has failed=FAILED and c
   if [ "$failed" -ne "$1" ] || [ "$ok" -eq 0 ]; then echo "$4"; exit 1; fi
 }
 
+# changed_tasks LOG: one "task | item" line per changed result of the default callback, sorted: what a person
+# reads as "what changed". A check run must predict exactly the real run's lines.
+changed_tasks() {
+  awk '/^TASK \[/ { t = $0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t) }
+       /^changed: \[/ { l = $0; sub(/ => \{.*$/, "", l); i = ""
+                        if (match(l, /\(item=.*\)$/)) i = substr(l, RSTART + 6, RLENGTH - 7); print t " | " i }' "$1" | sort
+}
+
+same_changes() {  # same_changes CHECK_LOG REAL_LOG: the check run predicted the real run task for task
+  if ! diff -u <(changed_tasks "$1") <(changed_tasks "$2") > "$work/changes.diff"; then
+    echo "role_ollama: the check run ($1) and the real run ($2) changed different tasks:"
+    cat "$work/changes.diff"
+    exit 1
+  fi
+  echo "role_ollama: check and real run changed the same $(changed_tasks "$2" | wc -l) tasks"
+}
+
 run_role() {  # run_role NAME [ansible-playbook options]
   local name=$1
   shift
@@ -66,17 +83,20 @@ tar -C "$work/src" -czf "$work/ollama-linux-amd64.tgz" bin
 ansible-playbook -i inventory setup.yml -e "@$config" -e "work=$work" "$@"
 
 # 1. Check mode on a fresh prefix: predicts changes, changes nothing.
-run_role check1 --check
+run_role check1 --check -v
 read -r changed failed < <(recap "$work/check1.log")
 expect "0" "gt" "0" "role_ollama: check mode should predict changes"
 grep -q 'Create, rebuild or remove custom models' "$work/check1.log"
 ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_check "$@"
 
 # 2. Real run.
-run_role run1
+run_role run1 -v
 read -r changed failed < <(recap "$work/run1.log")
 expect "0" "gt" "0" "role_ollama: the first run should change"
 ansible-playbook -i inventory verify.yml -e "@$config" -e "work=$work" -e phase=after_run "$@"
+same_changes "$work/check1.log" "$work/run1.log"
+grep -q 'Would unload role-test-stray:latest before deleting role-test-stray:latest' "$work/check1.log"
+grep -q 'Unloaded role-test-stray:latest before deleting role-test-stray:latest' "$work/run1.log"
 
 # 3. Second run and a second check run: nothing to do.
 run_role run2
@@ -85,6 +105,7 @@ expect "0" "eq" "0" "role_ollama: the second run must report changed=0"
 run_role check2 --check
 read -r changed failed < <(recap "$work/check2.log")
 expect "0" "eq" "0" "role_ollama: check mode after a run must report changed=0"
+same_changes "$work/check2.log" "$work/run2.log"
 
 # 4. systemd branch (no systemd here): check + diff renders the unit, the drop-in and the warm-up unit.
 run_role systemd --check --diff -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/systemd" \

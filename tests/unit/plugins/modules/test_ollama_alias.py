@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible.module_utils.common.warnings import get_warning_messages
+
 from ansible_collections.llmops.ollama.plugins.modules import ollama_alias
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
@@ -53,7 +55,7 @@ def test_missing_alias_is_copied(server):
     assert (result["alias"], result["source"], result["digest"], result["previous_digest"]) == \
         ("chat:latest", "gemma3:270m", D1, None)
     assert [r.json for r in server.calls("POST", "/api/copy")] == [{"source": "gemma3:270m", "destination": "chat"}]
-    assert result["diff"] == {"before": "", "after": "chat:latest -> gemma3:270m@aaaaaaaaaaaa"}
+    assert result["diff"] == {"before": "", "after": "chat:latest -> gemma3:270m@aaaaaaaaaaaa\n"}
 
 
 def test_alias_with_same_digest_is_ok(server):
@@ -68,8 +70,8 @@ def test_alias_pointing_elsewhere_is_repointed(server):
     server.on("POST", "/api/copy", Reply(body=None))
     result = run(server, diff=True, name="chat", source="gemma3:270m")
     assert result["changed"] is True and result["previous_digest"] == D2 and result["digest"] == D1
-    assert result["diff"] == {"before": "chat:latest -> old:1@bbbbbbbbbbbb",
-                              "after": "chat:latest -> gemma3:270m@aaaaaaaaaaaa"}
+    assert result["diff"] == {"before": "chat:latest -> old:1@bbbbbbbbbbbb\n",
+                              "after": "chat:latest -> gemma3:270m@aaaaaaaaaaaa\n"}
 
 
 def test_check_mode_predicts_and_copies_nothing(server):
@@ -89,13 +91,22 @@ def test_missing_source_fails_clearly_and_never_pulls(server):
     assert mutations(server) == []
 
 
+def test_check_mode_predicts_an_alias_of_a_source_an_earlier_task_pulls(server):
+    server.on("GET", "/api/tags", tags())
+    result = run(server, check_mode=True, diff=True, name="chat", source="qwen2.5:7b")
+    assert result["failed"] is False and result["changed"] is True
+    assert result["diff"] == {"before": "", "after": "chat:latest -> qwen2.5:7b@unknown (not installed yet)\n"}
+    assert any("not installed" in w and "a real run fails" in w for w in get_warning_messages())
+    assert mutations(server) == []
+
+
 def test_absent_deletes_alias_only(server):
     server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D1)))
     server.on("DELETE", "/api/delete", Reply(body=None))
     result = run(server, diff=True, name="chat", source="gemma3:270m", state="absent")
     assert result["changed"] is True and result["digest"] is None
     assert [r.json for r in server.calls("DELETE", "/api/delete")] == [{"model": "chat:latest"}]
-    assert result["diff"] == {"before": "chat:latest -> gemma3:270m@aaaaaaaaaaaa", "after": ""}
+    assert result["diff"] == {"before": "chat:latest -> gemma3:270m@aaaaaaaaaaaa\n", "after": ""}
 
 
 def test_absent_missing_is_ok(server):

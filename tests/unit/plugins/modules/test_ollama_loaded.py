@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible.module_utils.common.warnings import get_warning_messages
+
 from ansible_collections.llmops.ollama.plugins.modules import ollama_loaded
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
@@ -72,7 +74,7 @@ def test_loads_chat_model_through_generate_with_keep_alive_and_options(server):
     assert model == {"name": "gemma3:270m", "action": "loaded", "loaded": True, "loaded_as": "gemma3:270m",
                      "expires_at": FOREVER, "forever": True, "size": 540000000, "size_vram": 0, "gpu_percent": 0,
                      "context_length": 8192}
-    assert result["diff"] == {"before": {"loaded": []}, "after": {"loaded": ["gemma3:270m (forever)"]}}
+    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "", "after": "gemma3:270m (forever)\n"}
     assert result["actions"] == ["loaded gemma3:270m via /api/generate (not loaded; keep_alive forever)"]
 
 
@@ -122,7 +124,7 @@ def test_loaded_forever_is_ok_for_forever(server):
     assert not mutating(server)
     assert result["models"][0]["action"] == "unchanged"
     assert result["models"][0]["forever"] is True
-    assert result["diff"]["before"] == result["diff"]["after"] == {"loaded": ["gemma3:270m (forever)"]}
+    assert result["diff"]["before"] == result["diff"]["after"] == "gemma3:270m (forever)\n"
     assert result["actions"] == []
 
 
@@ -146,7 +148,7 @@ def test_forever_asked_but_expiry_finite_is_refreshed(server):
     assert server.calls("POST", "/api/generate")[0].json["keep_alive"] == -1
     assert result["models"][0]["action"] == "refreshed"
     assert result["models"][0]["forever"] is True
-    assert result["diff"] == {"before": {"loaded": ["gemma3:270m"]}, "after": {"loaded": ["gemma3:270m (forever)"]}}
+    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "gemma3:270m\n", "after": "gemma3:270m (forever)\n"}
 
 
 def test_num_ctx_change_reloads(server):
@@ -250,18 +252,19 @@ def test_check_mode_predicts_and_sends_nothing_mutating(server):
     assert {r.path for r in server.requests} == {"/api/ps", "/api/tags", "/api/show"}
     assert [m["action"] for m in result["models"]] == ["loaded", "refreshed"]
     assert result["models"][0]["loaded"] is True and result["models"][0]["size"] is None
-    assert result["diff"] == {"before": {"loaded": ["all-minilm:latest"]},
-                              "after": {"loaded": ["all-minilm:latest (forever)", "gemma3:270m (forever)"]}}
+    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "all-minilm:latest\n",
+                              "after": "all-minilm:latest (forever)\ngemma3:270m (forever)\n"}
 
 
 def test_check_mode_unload_sends_nothing(server):
     server.on("GET", "/api/ps", ps(ps_entry()))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
     result = run(server, check_mode=True, diff=True, name="gemma3:270m", state="unloaded")
     assert result["changed"] is True
     assert server.calls("GET", "/api/ps") and not mutating(server)
     assert result["models"][0]["action"] == "unloaded"
     assert result["models"][0]["loaded"] is False
-    assert result["diff"] == {"before": {"loaded": ["gemma3:270m"]}, "after": {"loaded": []}}
+    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "gemma3:270m\n", "after": ""}
 
 
 def test_check_mode_checks_gpu_of_models_already_loaded(server):
@@ -280,6 +283,7 @@ def test_check_mode_checks_gpu_of_models_already_loaded(server):
 def test_unload_waits_until_ps_no_longer_lists_it(server):
     # the unload is asynchronous: /api/ps lists the model once more after the request, then not
     server.on("GET", "/api/ps", ps(ps_entry()), ps(ps_entry()), EMPTY_PS)
+    server.on("GET", "/api/tags", Reply(body=TAGS))
     server.on("POST", "/api/generate", Reply(body=UNLOAD_REPLY))
     result = run(server, name="gemma3:270m", state="unloaded", diff=True)
     assert result["failed"] is False, result["msg"]
@@ -288,23 +292,37 @@ def test_unload_waits_until_ps_no_longer_lists_it(server):
     assert sent.json == {"model": "gemma3:270m", "prompt": "", "keep_alive": 0, "stream": False}
     assert len(server.calls("GET", "/api/ps")) >= 3
     assert result["models"][0]["action"] == "unloaded" and result["models"][0]["loaded"] is False
-    assert result["diff"] == {"before": {"loaded": ["gemma3:270m"]}, "after": {"loaded": []}}
-    assert not server.calls("GET", "/api/tags")  # matched by name: no need for digests
+    assert {k: result["diff"][k] for k in ("before", "after")} == {"before": "gemma3:270m\n", "after": ""}
+    assert len(server.calls("GET", "/api/tags")) == 1  # the unload must name an installed model
 
 
-def test_unload_of_a_deleted_but_loaded_model_explains_why_it_cannot(server):
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_unload_of_a_deleted_but_loaded_model_explains_why_it_cannot(server, check_mode):
     # Ollama looks the name up before unloading: a model deleted while loaded answers 404 and stays loaded.
-    server.on("GET", "/api/ps", ps(ps_entry(expires_at=FOREVER)))
-    server.on("POST", "/api/generate", Reply(404, body={"error": "model 'gemma3:270m' not found"}))
-    result = run(server, name="gemma3:270m", state="unloaded")
+    # Check mode decides alike, so it predicts the failure instead of an unload that cannot happen.
+    server.on("GET", "/api/ps", ps(ps_entry("gone:1b", "f" * 64, expires_at=FOREVER)))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    result = run(server, check_mode=check_mode, name="gone:1b", state="unloaded")
     assert result["failed"] is True
-    assert "answered HTTP 404 to POST /api/generate: model 'gemma3:270m' not found" in result["msg"]
     assert "deleted while loaded" in result["msg"] and FOREVER in result["msg"]
-    assert result["changed"] is False
+    assert result["msg"].startswith("Unloading gone:1b is not possible")
+    assert not result.get("changed")
+    assert not mutating(server)
+
+
+def test_unload_of_a_deleted_name_goes_through_an_installed_alias(server):
+    # /api/ps lists the runner under a deleted name; chat:latest has the same digest and reaches it.
+    server.on("GET", "/api/ps", ps(ps_entry("old-name:latest", GEMMA_DIGEST)), EMPTY_PS)
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/generate", Reply(body=UNLOAD_REPLY))
+    result = run(server, name="old-name", state="unloaded")
+    assert result["changed"] is True, result
+    assert server.calls("POST", "/api/generate")[0].json["model"] == "chat:latest"
 
 
 def test_unload_embedding_model_uses_generate_too(server):
     server.on("GET", "/api/ps", ps(ps_entry("all-minilm:latest", MINILM_DIGEST)), EMPTY_PS)
+    server.on("GET", "/api/tags", Reply(body=TAGS))
     server.on("POST", "/api/generate", Reply(body=UNLOAD_REPLY))
     result = run(server, name="all-minilm", state="unloaded")
     assert result["changed"] is True
@@ -324,6 +342,7 @@ def test_unload_alias_unloads_the_shared_runner(server):
 
 def test_unload_timeout_fails_naming_the_model(server):
     server.on("GET", "/api/ps", ps(ps_entry()))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
     server.on("POST", "/api/generate", Reply(body=UNLOAD_REPLY))
     result = run(server, name="gemma3:270m", state="unloaded", timeout=0.5)
     assert result["failed"] is True
@@ -484,3 +503,16 @@ def test_unreachable_server_names_url_and_operation():
     result = run_module(ollama_loaded, {"url": "http://127.0.0.1:1", "name": "gemma3:270m", "timeout": 2})
     assert result["failed"] is True
     assert result["msg"].startswith("Cannot reach Ollama at http://127.0.0.1:1 (GET /api/ps):")
+
+
+def test_check_mode_predicts_the_load_of_a_model_an_earlier_task_pulls(server):
+    server.on("GET", "/api/ps", EMPTY_PS)
+    server.on("GET", "/api/tags", Reply(body={"models": []}))
+    result = run(server, check_mode=True, diff=True, name="gemma3:270m", keep_alive="10m")
+    assert result["failed"] is False, result["msg"]
+    assert result["changed"] is True and result["models"][0]["action"] == "loaded"
+    assert result["diff"]["after"] == "gemma3:270m\n"
+    assert any("not installed" in w and "predicted" in w for w in get_warning_messages())
+    real = run(server, name="gemma3:270m", keep_alive="10m")
+    assert real["failed"] is True and "not installed" in real["msg"]
+    assert not mutating(server)

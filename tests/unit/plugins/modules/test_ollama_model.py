@@ -56,8 +56,22 @@ def no_backoff(monkeypatch):
     return slept
 
 
+@pytest.fixture(autouse=True)
+def offline_registry(monkeypatch):
+    """Names whose registry is not the scripted server (registry.ollama.ai) never leave the machine."""
+    real = ollama_model.registry_manifest
+
+    def manifest(name, *args, **kwargs):
+        if not name.host.startswith("127.0.0.1:"):
+            raise _client.RegistryError(f"Cannot reach the registry ({name.host}): offline unit test")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(ollama_model, "registry_manifest", manifest)
+
+
 def run(server, check_mode=False, diff=False, **args):
     args.setdefault("url", server.url)
+    server.routes.setdefault(("GET", "/api/ps"), [Reply(body={"models": []})])
     return run_module(ollama_model, args, check_mode=check_mode, diff=diff)
 
 
@@ -131,8 +145,8 @@ def test_present_check_mode_predicts_and_sends_nothing(server):
     assert result["changed"] is True
     assert [m["action"] for m in result["models"]] == ["pulled", "unchanged"]
     assert result["actions"] == ["Would pull gemma3:270m"]
-    assert result["diff"] == {"before": ["other:latest@aaaaaaaaaaaa"],
-                              "after": ["gemma3:270m@unknown", "other:latest@aaaaaaaaaaaa"]}
+    assert result["diff"] == {"before": "other:latest@aaaaaaaaaaaa\n",
+                              "after": "gemma3:270m@unknown\nother:latest@aaaaaaaaaaaa\n"}
     assert mutations(server) == []
 
 
@@ -145,7 +159,7 @@ def test_absent_deletes_present_and_ignores_missing(server):
     assert result["changed"] is True
     assert [m["action"] for m in result["models"]] == ["deleted", "unchanged"]
     assert [r.json for r in server.calls("DELETE", "/api/delete")] == [{"model": "gemma3:270m"}]
-    assert result["diff"] == {"before": ["gemma3:270m@aaaaaaaaaaaa"], "after": []}
+    assert result["diff"] == {"before": "gemma3:270m@aaaaaaaaaaaa\n", "after": ""}
 
 
 def test_absent_missing_is_ok_and_check_mode_deletes_nothing(server):
@@ -175,7 +189,7 @@ def test_latest_updated_when_digest_changes(server):
     assert result["changed"] is True
     entry = result["models"][0]
     assert (entry["action"], entry["digest_before"], entry["digest_after"]) == ("updated", D1, D2)
-    assert result["diff"] == {"before": ["gemma3:270m@aaaaaaaaaaaa"], "after": ["gemma3:270m@bbbbbbbbbbbb"]}
+    assert result["diff"] == {"before": "gemma3:270m@aaaaaaaaaaaa\n", "after": "gemma3:270m@bbbbbbbbbbbb\n"}
 
 
 def test_latest_check_mode_asks_the_registry_same_digest(server):
@@ -199,7 +213,7 @@ def test_latest_check_mode_asks_the_registry_new_digest(server):
     assert result["changed"] is True
     entry = result["models"][0]
     assert (entry["action"], entry["digest_before"], entry["digest_after"]) == ("updated", D1, served)
-    assert result["diff"]["after"] == [f"{name}@{served[:12]}"]
+    assert result["diff"]["after"] == f"{name}@{served[:12]}\n"
     assert mutations(server) == []
 
 
@@ -237,7 +251,7 @@ def test_exclusive_check_mode_lists_what_would_go(server):
     assert result["changed"] is True
     assert [r["name"] for r in result["removed"]] == ["a:v1", "b:latest"]
     assert result["actions"] == ["Would delete a:v1 (exclusive)", "Would delete b:latest (exclusive)"]
-    assert result["diff"]["after"] == ["keep:latest@aaaaaaaaaaaa"]
+    assert result["diff"]["after"] == "keep:latest@aaaaaaaaaaaa\n"
     assert mutations(server) == []
 
 
@@ -450,3 +464,110 @@ def test_no_secret_in_result(server):
     assert result["changed"] is False
     assert "s3cr3t-value" not in json.dumps(result) and "hidden-value" not in json.dumps(result)
     assert server.requests[0].headers["Authorization"] == "Bearer s3cr3t-value"
+
+
+# ------------------------------------------------------------------------------------------------ loaded models
+
+def ps(*entries):
+    return Reply(body={"models": [dict(name=n, model=n, digest=d, size=10, size_vram=0,
+                                        expires_at="2318-01-01T00:00:00Z") for n, d in entries]})
+
+
+def test_absent_unloads_a_loaded_model_first_and_waits(server):
+    server.on("GET", "/api/tags", tags(model("gemma3:270m")))
+    server.on("GET", "/api/ps", ps(("gemma3:270m", D1)), ps(("gemma3:270m", D1)), ps())
+    server.on("POST", "/api/generate", Reply(body={"done": True, "done_reason": "unload"}))
+    server.on("DELETE", "/api/delete", Reply(body=None))
+    result = run(server, name="gemma3:270m", state="absent")
+    assert result["changed"] is True, result
+    assert [(r.method, r.path) for r in server.requests if r.path != "/api/ps"] == [
+        ("GET", "/api/tags"), ("POST", "/api/generate"), ("DELETE", "/api/delete")]
+    (unload,) = server.calls("POST", "/api/generate")
+    assert unload.json == {"model": "gemma3:270m", "prompt": "", "keep_alive": 0, "stream": False}
+    assert result["actions"] == ["Unloaded gemma3:270m before deleting gemma3:270m", "Deleted gemma3:270m"]
+
+
+def test_absent_check_mode_predicts_the_unload(server):
+    server.on("GET", "/api/tags", tags(model("gemma3:270m")))
+    server.on("GET", "/api/ps", ps(("gemma3:270m", D1)))
+    result = run(server, check_mode=True, name="gemma3:270m", state="absent")
+    assert result["actions"] == ["Would unload gemma3:270m before deleting gemma3:270m", "Would delete gemma3:270m"]
+    assert mutations(server) == [] and server.calls("POST", "/api/generate") == []
+
+
+def test_deleting_an_alias_keeps_the_runner_of_its_remaining_source(server):
+    server.on("GET", "/api/tags", tags(model("gemma3:270m"), model("chat:latest")))
+    server.on("GET", "/api/ps", ps(("gemma3:270m", D1)))
+    server.on("DELETE", "/api/delete", Reply(body=None))
+    result = run(server, name="chat", state="absent")
+    assert result["actions"] == ["Deleted chat:latest"]
+    assert server.calls("POST", "/api/generate") == []
+
+
+def test_exclusive_unloads_what_it_deletes(server):
+    server.on("GET", "/api/tags", tags(model("keep:latest"), model("old:latest", D2)))
+    server.on("GET", "/api/ps", ps(("old:latest", D2)), ps())
+    server.on("POST", "/api/generate", Reply(body={"done": True}))
+    server.on("DELETE", "/api/delete", Reply(body=None))
+    result = run(server, name="keep", exclusive=True)
+    assert result["actions"] == ["Unloaded old:latest before deleting old:latest",
+                                 "Deleted old:latest (exclusive)"]
+    assert [r.json["model"] for r in server.calls("POST", "/api/generate")] == ["old:latest"]
+
+
+# ------------------------------------------------------------------------------------------------ pull figures
+
+def test_pull_figures_come_from_the_manifest_and_the_servers_blobs(server):
+    name = registry_name(server)
+    layers = {"sha256:" + "1" * 64: 1000, "sha256:" + "2" * 64: 20}
+    config = {"digest": "sha256:" + "3" * 64, "size": 5}
+    body = json.dumps({"schemaVersion": 2, "config": config,
+                       "layers": [{"digest": d, "size": n} for d, n in layers.items()]})
+    manifest_route(server, body)
+    server.on("HEAD", "/api/blobs/sha256:" + "1" * 64, Reply(status=404, body=None))
+    server.on("HEAD", "/api/blobs/sha256:" + "2" * 64, Reply(status=404, body=None))
+    server.on("HEAD", "/api/blobs/sha256:" + "3" * 64, Reply(body=None))
+    server.on("GET", "/api/tags", tags(), tags(model(name)))
+    # The tiny layer and the config look like cache hits in the progress lines; only the manifest tells.
+    server.on("POST", "/api/pull", Reply(lines=[
+        {"status": "pulling manifest"},
+        {"status": "pulling 111111111111", "digest": "sha256:" + "1" * 64, "total": 1000, "completed": 10},
+        {"status": "pulling 222222222222", "digest": "sha256:" + "2" * 64, "total": 20, "completed": 20},
+        {"status": "pulling 333333333333", "digest": "sha256:" + "3" * 64, "total": 5, "completed": 5},
+        {"status": "success"}]))
+    pull = run(server, name=name, insecure=True)["models"][0]["pull"]
+    assert (pull["bytes"], pull["bytes_total"], pull["layers"], pull["layers_cached"], pull["counted_from"]) == (
+        1020, 1025, 3, 1, "manifest")
+
+
+def test_pull_figures_fall_back_to_progress_lines_without_the_registry(server):
+    server.on("GET", "/api/tags", tags(), tags(model("gemma3:270m")))
+    server.on("POST", "/api/pull", pull_lines(total=500))
+    pull = run(server, name="gemma3:270m")["models"][0]["pull"]
+    assert pull["counted_from"] == "progress" and pull["bytes"] == 500
+
+
+# ------------------------------------------------------------------------------------------------ quantize
+
+def quantized_show(level="Q8_0", info=None):
+    return {"details": {"parent_model": "", "quantization_level": level}, "modelfile": "FROM /blobs/sha256-q",
+            "parameters": "", "model_info": info or {"general.architecture": "bert", "general.file_type": 7,
+                                                     "bert.block_count": 6}}
+
+
+@pytest.mark.parametrize("existing, why", [
+    (quantized_show(), None),
+    (quantized_show(level="Q4_K_M"), "quantization: 'Q4_K_M', not 'Q8_0'"),
+    (quantized_show(info={"general.architecture": "bert", "general.file_type": 7, "bert.block_count": 12}),
+     "model metadata differs"),
+])
+def test_quantized_model_compares_level_and_metadata(existing, why):
+    base = quantized_show(level="F32", info={"general.architecture": "bert", "general.file_type": 0,
+                                             "bert.block_count": 6})
+    spec = {"from": "base", "quantize": "Q8_0", "system": None, "template": None, "parameters": None,
+            "messages": None, "license": None}
+    diffs = ollama_model.create_differences(existing, base, spec)
+    if why is None:
+        assert diffs == []
+    else:
+        assert any(why in d for d in diffs), diffs
