@@ -145,7 +145,7 @@ def test_force_replaces_the_only_name_of_a_model(server):
     assert result["changed"] is True and result["previous_digest"] == D2 and result["digest"] == D1
     assert [r.json for r in server.calls("POST", "/api/copy")] == [
         {"source": "gemma3:270m", "destination": "all-minilm"}]
-    assert result["diff"]["before"] == "all-minilm:latest -> (no other name)@bbbbbbbbbbbb"
+    assert result["diff"]["before"] == "all-minilm:latest -> (no other name)@bbbbbbbbbbbb\n"
 
 
 def test_alias_over_an_alias_needs_no_force(server):
@@ -161,3 +161,11 @@ def test_only_name_already_pointing_at_source_is_ok_without_force(server):
     server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D1)))
     result = run(server, name="chat", source="gemma3:270m")
     assert result["changed"] is False and mutations(server) == []
+
+
+def test_check_mode_with_pending_source_still_refuses_to_replace_a_model(server):
+    # The source is pulled by an earlier task of the check run; the alias name holds a model of its own.
+    server.on("GET", "/api/tags", tags(model("all-minilm:latest", D2)))
+    result = run(server, check_mode=True, name="all-minilm", source="gemma3:270m")
+    assert result["failed"] is True and "pointing it at gemma3:270m would delete that model" in result["msg"]
+    assert mutations(server) == []
