@@ -32,7 +32,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - A O(source) that is not installed yet is predicted (V(changed), with a warning): in a check run of a
+      - >-
+        A O(source) that is not installed yet is predicted (V(changed), with a warning): in a check run of a
         playbook the task that pulls it has only predicted the pull. A real run fails in that case.
   diff_mode:
     support: full
