@@ -16,6 +16,11 @@ description:
     the same manifest digest as its source. Whether the alias already points at the source is decided by
     comparing the two digests from one C(GET /api/tags).
   - Never pulls. A missing O(source) fails the task; install it first with M(llmops.ollama.ollama_model).
+  - Never loses a model by accident. Repointing O(name) is allowed when another installed name has the
+    digest O(name) has now (O(name) is an alias of something that stays). When O(name) is the only name of
+    its model (for example O(name=nomic-embed-text) while the embedding model is installed under that very
+    name), repointing it would delete that model, so the task fails before any change, naming the model,
+    unless O(force=true). Check mode predicts the same failure.
 author:
   - llmops.ollama maintainers (@llmops-ollama)
 extends_documentation_fragment:
@@ -50,6 +55,13 @@ options:
       - With O(state=absent), optional; when given, the task refuses to delete a O(name) that denotes the same
         model as O(source).
     type: str
+  force:
+    description:
+      - With O(state=present), repoint O(name) even when it is the only name of another model, which deletes
+        that model (its data stays on disk only as long as another model shares it).
+      - Without it such a task fails before any change, naming the model that would be lost.
+    type: bool
+    default: false
   state:
     description:
       - V(present) creates the alias, or repoints it when it points at another model (its digest differs).
@@ -81,6 +93,12 @@ EXAMPLES = r"""
   llmops.ollama.ollama_alias:
     name: chat
     source: gemma3:4b
+
+- name: Replace a model with an alias on purpose (the model installed as "embed" is deleted)
+  llmops.ollama.ollama_alias:
+    name: embed
+    source: nomic-embed-text
+    force: true
 
 - name: Remove the alias (the source model stays)
   llmops.ollama.ollama_alias:
@@ -135,6 +153,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True, aliases=["alias"]),
     source=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
+    force=dict(type="bool", default=False),
 )
 
 
@@ -168,6 +187,19 @@ def describe(alias_name, digest, index):
     return f"{alias_name} -> {target}@{short_digest(digest)}"
 
 
+def refuse_losing_a_model(current, source_name, index, client):
+    """Fail when repointing ``current`` would delete the only name of its model (``force`` not set)."""
+    digest = current.get("digest")
+    others = [item["name"] for item in index.values() if item["name"] != current["name"] and digest
+              and item.get("digest") == digest]
+    if others:
+        return
+    raise ModuleFailure(f"{current['name']} on {client.base_url} is an installed model, not an alias: no other "
+                        f"name has its digest {short_digest(digest)}, so pointing it at {source_name} "
+                        f"would delete that model. Choose another alias name, or set force: true to replace "
+                        "the model; nothing was changed")
+
+
 def manage(mod):
     alias, source = decide(mod.params)
     client = mod.client
@@ -190,6 +222,8 @@ def manage(mod):
                      "predicted, and a real run fails unless an earlier task installs the source "
                      "(llmops.ollama.ollama_model)")
         after = source_entry.get("digest") if source_entry else None
+        if current is not None and (source_entry is None or before != after) and not mod.params["force"]:
+            refuse_losing_a_model(current, source_entry["name"] if source_entry else source.short, index, client)
         if source_entry is None or before != after:
             if not mod.check_mode:
                 client.copy(source_entry["name"], alias.raw)

@@ -128,4 +128,8 @@ grep -q 'Warm models not in ollama_models' "$work/contradiction.log"
 
 # 6. The warm-at-boot script (what ollama-warm.service runs) loads the models on the real server.
 ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
+
+# 7. Secret handling of the role and gather_facts: false (issue 9): see security.sh.
+# shellcheck source=security.sh
+. "$here/security.sh"
 echo "role_ollama: all checks passed"

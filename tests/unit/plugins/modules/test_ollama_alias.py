@@ -75,7 +75,7 @@ def test_alias_pointing_elsewhere_is_repointed(server):
 
 
 def test_check_mode_predicts_and_copies_nothing(server):
-    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D2)))
+    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D2), model("old:1", D2)))
     result = run(server, check_mode=True, name="chat", source="gemma3:270m")
     assert result["changed"] is True and result["digest"] == D1
     result = run(server, check_mode=True, name="chat", state="absent")
@@ -123,3 +123,49 @@ def test_copy_error_names_url_and_operation(server):
     assert result["failed"] is True
     assert f"Ollama at {server.url} answered HTTP 404 to POST /api/copy" in result["msg"]
     assert 'model "gemma3:270m" not found' in result["msg"]
+
+
+# An alias may replace only a name whose digest another name shares (issue 9, item 5).
+
+def test_alias_over_the_only_name_of_a_model_fails_before_any_change(server):
+    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("all-minilm:latest", D2)))
+    for check_mode in (True, False):
+        result = run(server, check_mode=check_mode, name="all-minilm", source="gemma3:270m")
+        assert result["failed"] is True
+        assert "all-minilm:latest" in result["msg"] and "is an installed model, not an alias" in result["msg"]
+        assert "would delete that model" in result["msg"] and "force: true" in result["msg"]
+        assert "bbbbbbbbbbbb" in result["msg"] and server.url in result["msg"]
+    assert mutations(server) == []
+
+
+def test_force_replaces_the_only_name_of_a_model(server):
+    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("all-minilm:latest", D2)))
+    server.on("POST", "/api/copy", Reply(body=None))
+    result = run(server, diff=True, name="all-minilm", source="gemma3:270m", force=True)
+    assert result["changed"] is True and result["previous_digest"] == D2 and result["digest"] == D1
+    assert [r.json for r in server.calls("POST", "/api/copy")] == [
+        {"source": "gemma3:270m", "destination": "all-minilm"}]
+    assert result["diff"]["before"] == "all-minilm:latest -> (no other name)@bbbbbbbbbbbb\n"
+
+
+def test_alias_over_an_alias_needs_no_force(server):
+    # chat:latest shares its digest with old:1, so repointing chat loses nothing.
+    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D2), model("old:1", D2)))
+    server.on("POST", "/api/copy", Reply(body=None))
+    result = run(server, name="chat", source="gemma3:270m")
+    assert result["changed"] is True and len(server.calls("POST", "/api/copy")) == 1
+
+
+def test_only_name_already_pointing_at_source_is_ok_without_force(server):
+    # Same digest as the source: nothing to replace, nothing refused.
+    server.on("GET", "/api/tags", tags(model("gemma3:270m", D1), model("chat:latest", D1)))
+    result = run(server, name="chat", source="gemma3:270m")
+    assert result["changed"] is False and mutations(server) == []
+
+
+def test_check_mode_with_pending_source_still_refuses_to_replace_a_model(server):
+    # The source is pulled by an earlier task of the check run; the alias name holds a model of its own.
+    server.on("GET", "/api/tags", tags(model("all-minilm:latest", D2)))
+    result = run(server, check_mode=True, name="all-minilm", source="gemma3:270m")
+    assert result["failed"] is True and "pointing it at gemma3:270m would delete that model" in result["msg"]
+    assert mutations(server) == []
