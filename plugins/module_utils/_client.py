@@ -736,8 +736,15 @@ class OllamaClient:
                 return None
             raise
 
-    def delete(self, model):
-        self.request("DELETE", "/api/delete", {"model": model})
+    def delete(self, model, missing_ok=False):
+        """``DELETE /api/delete``. With ``missing_ok`` a 404 (deleted by someone else meanwhile) returns False."""
+        try:
+            self.request("DELETE", "/api/delete", {"model": model})
+        except OllamaError as exc:
+            if missing_ok and exc.status == 404:
+                return False
+            raise
+        return True
 
     def has_blob(self, digest):
         """Whether the server has the blob ``sha256:<hex>`` (``HEAD /api/blobs/:digest``: 200 or 404)."""
@@ -777,9 +784,6 @@ class OllamaClient:
 
     def embed(self, body, timeout=None):
         return self.request("POST", "/api/embed", body, timeout=timeout)
-
-    def host_of(self):
-        return urlsplit(self.base_url).hostname
 
 
 # ---------------------------------------------------------------------------------------------- pulls and registry

@@ -49,13 +49,6 @@ def is_forever(expires_at, now=None):
     return (when - (now or _now())).total_seconds() > FOREVER_THRESHOLD_SECONDS
 
 
-def seconds_left(expires_at, now=None):
-    when = parse_time(expires_at)
-    if when is None:
-        return None
-    return (when - (now or _now())).total_seconds()
-
-
 def gpu_percent(size, size_vram):
     """Share of the model in GPU memory, 0-100 (0 when the size is unknown)."""
     if not size:

@@ -104,10 +104,6 @@ class ModelName:
     def full(self):
         return f"{self.host}/{self.namespace}/{self.model}:{self.tag}"
 
-    @property
-    def on_default_registry(self):
-        return self.host.lower() == DEFAULT_HOST
-
     def __eq__(self, other):
         return isinstance(other, ModelName) and self.key == other.key
 

@@ -144,7 +144,6 @@ diff:
       sample: "chat:latest -> qwen2.5:7b@845dbda0ea48"
 """
 
-from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
 from ansible_collections.llmops.ollama.plugins.module_utils._facts import diff_text, index_tags
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidName, parse_name, short_digest
@@ -233,12 +232,8 @@ def manage(mod):
         if current is not None:
             result["changed"] = True
             if not mod.check_mode:
-                try:
-                    client.delete(current["name"])
-                except OllamaError as exc:
-                    if exc.status != 404:
-                        raise
-                    result["changed"] = False  # deleted by someone else in between: the goal is reached
+                # Deleted by someone else in between: the goal is reached, and nothing changed.
+                result["changed"] = client.delete(current["name"], missing_ok=True)
     result["digest"] = after
     if mod.diff_mode:
         predicted = dict(index)

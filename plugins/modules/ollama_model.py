@@ -769,10 +769,9 @@ class Run:
             self._running = [entry for entry in running if entry is not runner]
         if not self.check:
             try:
-                self.client.delete(item["name"])
+                self.client.delete(item["name"], missing_ok=True)  # gone in between: the goal is reached
             except OllamaError as exc:
-                if exc.status != 404:  # gone in between: the goal is reached
-                    self.fail(f"Deleting {item['name']}{why} failed: {exc}")
+                self.fail(f"Deleting {item['name']}{why} failed: {exc}")
         self.changed = True
         self.say(f"Deleted {item['name']}{why}", f"Would delete {item['name']}{why}")
 

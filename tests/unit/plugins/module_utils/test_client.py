@@ -76,8 +76,19 @@ def test_json_request_with_auth_and_headers(server):
 
 def test_empty_success_body_is_none(server):
     server.on("DELETE", "/api/delete", Reply(200, body=None))
-    assert client_for(server).delete("gemma3") is None
+    assert client_for(server).request("DELETE", "/api/delete", {"model": "gemma3"}) is None
     assert server.calls("DELETE", "/api/delete")[0].json == {"model": "gemma3"}
+
+
+def test_delete_missing_ok_turns_only_404_into_false(server):
+    server.on("DELETE", "/api/delete", Reply(200, body=None), Reply(404, body={"error": "model 'x' not found"}),
+              Reply(500, body={"error": "disk"}))
+    client = client_for(server)
+    assert client.delete("x", missing_ok=True) is True
+    assert client.delete("x", missing_ok=True) is False
+    with pytest.raises(OllamaError) as exc:
+        client.delete("x", missing_ok=True)
+    assert exc.value.status == 500
 
 
 def test_http_error_names_url_operation_status_and_server_text(server):

@@ -21,7 +21,6 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     parse_parameters,
     parse_time,
     running_entry,
-    seconds_left,
 )
 
 UTC = datetime.timezone.utc
@@ -49,12 +48,6 @@ def test_forever_is_the_far_future_expiry_of_a_negative_keep_alive():
     assert is_forever("2026-11-25T12:05:00Z", NOW) is False
     assert is_forever("2036-11-25T12:05:00Z", NOW) is False   # 10 years: long, but a real timeout
     assert is_forever(None, NOW) is False
-
-
-def test_seconds_left():
-    assert seconds_left("2026-11-25T12:05:00Z", NOW) == 300
-    assert seconds_left("2026-11-25T11:59:00Z", NOW) == -60  # in the past while a request holds the runner
-    assert seconds_left("", NOW) is None
 
 
 @pytest.mark.parametrize("size,vram,percent", [
