@@ -4,8 +4,9 @@
 #   make sanity       ansible-test sanity --python $(PY)   (all tests, no ignore files)
 #   make units        ansible-test units --venv --python $(PY)
 #   make lint         antsibull-changelog lint + ansible-lint --profile production
+#   make galaxy       build the tarball and run galaxy-importer on it (offline, ansible-test stage off)
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
-#   make test         all four, each timed, then one summary line
+#   make test         all five, each timed, then one summary line
 #   make demo         playbooks/demo.sh, if present
 #   make clean        remove the staged copies under $(TMP)
 #
@@ -43,10 +44,10 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint integration test demo clean
+.PHONY: help venv get-pip sanity units lint galaxy integration test demo clean
 
 help:
-	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -80,13 +81,16 @@ lint: $(STAMP)
 	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production $(LINT_OPTS)
 
+galaxy: $(STAMP)
+	@tools/galaxy-importer.sh $(STAGE)
+
 integration: get-pip
 	@tools/integration.sh $(STAGE) $(PY) $(ANSIBLE_TEST_OPTS)
 
 # Runs every phase even when one fails, prints each duration, and ends with one plain line
 # "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
 test: $(STAMP)
-	@tools/test-all.sh $(MAKE) sanity units lint integration
+	@tools/test-all.sh $(MAKE) sanity units lint galaxy integration
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \

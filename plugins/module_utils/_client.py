@@ -434,6 +434,11 @@ def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=
     Raises RegistryError (``status`` 404 for a model the registry does not have, 401/403 when it wants
     credentials, None when it cannot be reached).
     """
+    return registry_manifest(name, insecure, timeout, validate_certs, opener)[0]
+
+
+def registry_manifest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None):
+    """``(sha256:<hex>, body bytes)`` of the manifest the registry serves for ``name``; errors as above."""
     url = registry_manifest_url(name, insecure)
     request = opener or Request(validate_certs=validate_certs, http_agent=USER_AGENT, follow_redirects="safe")
     what = f"GET {url}"
@@ -452,4 +457,4 @@ def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=
                             method="GET", path=url, status=exc.code, server_error=text)
     except (URLError, socket.timeout, ConnectionError, HTTPException, OSError) as exc:
         raise RegistryError(f"Cannot reach the registry ({what}): {_reason(exc)}", url=url, method="GET", path=url)
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+    return "sha256:" + hashlib.sha256(body).hexdigest(), body

@@ -90,6 +90,20 @@ options:
       - Check mode and diff mode list exactly which models would go.
     type: bool
     default: false
+  models_dir:
+    description:
+      - The Ollama server's models directory (E(OLLAMA_MODELS)) on the host the module runs on. When set,
+        before any pull the module asks the registry for the manifest of each model it will pull, adds up
+        the blobs the directory does not hold yet, and fails, naming both numbers, when that plus
+        O(free_space_margin) exceeds the free space of the directory's filesystem. Nothing is pulled then.
+      - Models already installed (with O(state=present)) cause no registry request. A model whose manifest
+        cannot be fetched is left out of the sum, with a warning.
+    type: path
+  free_space_margin:
+    description:
+      - MiB that must stay free on the filesystem of O(models_dir) after the pulls.
+    type: int
+    default: 1024
   create:
     description:
       - Build O(name) from an installed or pullable model through C(POST /api/create) instead of pulling it.
@@ -318,6 +332,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     OllamaError,
     RegistryError,
     pull_with_retries,
+    registry_manifest,
     registry_manifest_digest,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
@@ -327,6 +342,12 @@ from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     parse_name,
     parse_names,
     short_digest,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._space import (
+    BadManifest,
+    free_bytes,
+    manifest_blobs,
+    missing_bytes,
 )
 
 ARGUMENT_SPEC = dict(
@@ -349,6 +370,8 @@ ARGUMENT_SPEC = dict(
     ),
     stall_timeout=dict(type="float", default=300.0),
     retries=dict(type="int", default=3),
+    models_dir=dict(type="path"),
+    free_space_margin=dict(type="int", default=1024),
 )
 
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
@@ -541,6 +564,38 @@ class Run:
                           f"assumed to change: {exc}")
             return None
 
+    # -------------------------------------------------------------------- disk space
+
+    def check_space(self, names, digest):
+        """Before any pull: fail when the blobs the pulls add do not fit in models_dir's filesystem + margin."""
+        models_dir = self.params["models_dir"]
+        state = self.params["state"]
+        pulls = [n for n in names if state == "latest" or self.before.get(n.key) is None
+                 or (digest is not None and bare(self.before[n.key].get("digest")) != digest)]
+        blobs, unsized = {}, []
+        for name in pulls:
+            try:
+                blobs.update(manifest_blobs(registry_manifest(name, insecure=self.params["insecure"],
+                                                              timeout=self.params["timeout"])[1]))
+            except RegistryError as exc:
+                if exc.status == 404:
+                    self.fail(f"The registry has no model {name.raw!r}: {exc}")
+                unsized.append(f"{name.raw} ({exc})")
+            except BadManifest as exc:
+                unsized.append(f"{name.raw} ({exc})")
+        if unsized:
+            self.mod.warn("Could not size the pull of " + "; ".join(unsized) + ": the free-space check leaves it out")
+        if not blobs:
+            return
+        need = missing_bytes(models_dir, blobs)
+        path, free = free_bytes(models_dir)
+        margin = self.params["free_space_margin"] * 1024 * 1024
+        if need and need + margin > free:
+            self.fail(f"Not enough disk space for {', '.join(n.raw for n in pulls)}: the pull adds "
+                      f"{format_bytes(need)} ({need} bytes) to {models_dir}, but {path} has only "
+                      f"{format_bytes(free)} ({free} bytes) free (plus the margin of "
+                      f"{self.params['free_space_margin']} MiB, free_space_margin). Nothing was pulled.")
+
     # -------------------------------------------------------------------- pulls
 
     def pull(self, name):
@@ -717,6 +772,8 @@ def manage(mod):
     state = mod.params["state"]
     run = Run(mod)
     run.before = index_tags(mod.client.tags())
+    if mod.params["models_dir"] and create is None and state in ("present", "latest"):
+        run.check_space(names, digest)
     for name in names:
         if create is not None:
             run.create(name, create)

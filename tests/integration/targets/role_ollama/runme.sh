@@ -107,4 +107,10 @@ grep -q 'Warm models not in ollama_models' "$work/contradiction.log"
 
 # 6. The warm-at-boot script (what ollama-warm.service runs) loads the models on the real server.
 ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
+# 7. The real install path against the rig's release mirror (release.sh).
+# shellcheck source-path=SCRIPTDIR source=release.sh
+source "$here/release.sh"
+# 8. Disk space is checked before pulling (space.sh).
+# shellcheck source-path=SCRIPTDIR source=space.sh
+source "$here/space.sh"
 echo "role_ollama: all checks passed"
