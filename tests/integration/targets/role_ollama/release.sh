@@ -139,7 +139,7 @@ rm -rf "$rel"
 run_rel rel_badsum -e "ollama_version=$new" -e "ollama_archive_checksum=sha256:$(printf '0%.0s' {1..64})"
 expect 1 eq 1 "role_ollama: release: a wrong checksum must fail"
 want "the wrong-checksum run unpacked something" [ ! -e "$rel/opt/ollama/$new/bin/ollama" ]
-want "the wrong-checksum run created the link" [ ! -e "$rel/bin/ollama" ]
+want "the wrong-checksum run created the link" [ ! -L "$rel/bin/ollama" ]
 grep -q 'did not match' "$work/rel_badsum.log" || { echo "role_ollama: release: no checksum message"; exit 1; }
 
 # R10. ollama_state absent: the install goes, the models directory stays.
@@ -151,7 +151,7 @@ want "check mode removed the install" [ -e "$rel/bin/ollama" ]
 run_rel rel_absent -e "ollama_version=$new" -e ollama_state=absent
 expect 0 gt 0 "role_ollama: release: absent should change"
 want "absent left $rel/opt/ollama" [ ! -e "$rel/opt/ollama" ]
-want "absent left the link" [ ! -e "$rel/bin/ollama" ]
+want "absent left the link" [ ! -L "$rel/bin/ollama" ]
 want "absent left the download directory" [ ! -e "$rel/cache" ]
 want "absent removed the models" [ -f "$rel/models/blobs/keep-me" ]
 run_rel rel_absent2 -e "ollama_version=$new" -e ollama_state=absent

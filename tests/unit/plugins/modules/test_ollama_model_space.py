@@ -17,7 +17,9 @@ from ansible_collections.llmops.ollama.plugins.module_utils import _space
 from ansible_collections.llmops.ollama.plugins.modules import ollama_model
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
-L1, L2, CFG = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
+L1 = "sha256:" + "1" * 64
+L2 = "sha256:" + "2" * 64
+CFG = "sha256:" + "3" * 64
 MANIFEST = json.dumps({"schemaVersion": 2, "config": {"digest": CFG, "size": 500},
                        "layers": [{"digest": L1, "size": 300_000_000}, {"digest": L2, "size": 2_000}]})
 Usage = namedtuple("Usage", "total used free")
