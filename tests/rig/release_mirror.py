@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026, llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -26,6 +25,7 @@ Used by rig.py (``ensure``/``stop``); ``release_mirror.py serve`` is the server 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import http.server
 import io
@@ -175,7 +175,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(root: Path, port: int) -> None:
-    handler = lambda *a, **kw: Handler(*a, directory=str(root), **kw)  # noqa: E731
+    handler = functools.partial(Handler, directory=str(root))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
         httpd.serve_forever()
 
@@ -220,7 +220,7 @@ def ensure(state: Path, cache: Path, free_port) -> dict:
                                     start_new_session=True, close_fds=True)
         (state / "release-mirror.pid").write_text(f"{proc.pid}\n")
         info = {"url": f"http://127.0.0.1:{port}"}
-        for _ in range(50):
+        for _attempt in range(50):
             if _answers(info["url"]):
                 break
             time.sleep(0.1)
@@ -241,7 +241,7 @@ def stop(state: Path) -> list[str]:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return []
-    for _ in range(50):
+    for _attempt in range(50):
         if not Path(f"/proc/{pid}").exists():
             break
         time.sleep(0.1)
