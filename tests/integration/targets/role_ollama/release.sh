@@ -156,4 +156,23 @@ want "absent left the download directory" [ ! -e "$rel/cache" ]
 want "absent removed the models" [ -f "$rel/models/blobs/keep-me" ]
 run_rel rel_absent2 -e "ollama_version=$new" -e ollama_state=absent
 expect 0 eq 0 "role_ollama: release: a second absent run must report changed=0"
+# R11. Rolling rollout: two hosts, the first cannot install (a version the mirror lacks). With ollama_serial=1
+# (max_fail_percentage 0 by default) the rollout stops after the first batch; without it both hosts run.
+grep -vE '^ollama_(install_dir|binary_link|download_dir|hosts):' "$work/release-vars.yml" >"$work/rolling-vars.yml"
+
+cat >"$work/rolling.ini" <<INV
+h1 ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}" ollama_version=0.0.1 ollama_install_dir=$rel/h1/opt ollama_binary_link=$rel/h1/bin/ollama ollama_download_dir=$rel/h1/cache
+h2 ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}" ollama_version=$new ollama_install_dir=$rel/h2/opt ollama_binary_link=$rel/h2/bin/ollama ollama_download_dir=$rel/h2/cache
+INV
+echo "=== role_ollama: release: rolling (serial 1)"
+ansible-playbook -i "$work/rolling.ini" provision.yml -e "@$work/rolling-vars.yml" -e ollama_hosts=all \
+  -e ollama_serial=1 >"$work/rolling.log" 2>&1 || true
+grep -E '^h[12] +:' "$work/rolling.log" || true
+want "serial 1: h1 should fail" grep -qE '^h1 +:.*failed=1' "$work/rolling.log"
+want "serial 1: the rollout went on to h2 after h1 failed" [ ! -L "$rel/h2/bin/ollama" ]
+echo "=== role_ollama: release: rolling (all at once)"
+ansible-playbook -i "$work/rolling.ini" provision.yml -e "@$work/rolling-vars.yml" -e ollama_hosts=all \
+  >"$work/rolling_all.log" 2>&1 || true
+grep -E '^h[12] +:' "$work/rolling_all.log" || true
+want "without serial h2 should be installed" [ "$(OLLAMA_HOST=127.0.0.1:9 "$rel/h2/bin/ollama" --version 2>&1 | sed -n 's/.*version is //p')" = "$new" ]
 echo "role_ollama: release mirror checks passed"
