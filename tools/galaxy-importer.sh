@@ -25,7 +25,8 @@ export GALAXY_IMPORTER_RUN_ANSIBLE_TEST=false GALAXY_IMPORTER_OFFLINE_ANSIBLE_LI
   GALAXY_IMPORTER_TMP_ROOT_DIR="$out" ANSIBLE_LOCAL_TEMP="$out/ansible-tmp"
 log=$out/galaxy-importer.log
 set +e
-python -m galaxy_importer.main "$tarball" >"$log" 2>&1
+# It writes importer_result.json into the current directory: keep that out of the work tree.
+(cd "$out" && python -m galaxy_importer.main "$tarball") >"$log" 2>&1
 rc=$?
 set -e
 grep -E 'WARNING|ERROR|Traceback|importer' "$log" | grep -v '^{' || true
