@@ -5,8 +5,9 @@
 #   make units        ansible-test units --venv --python $(PY)
 #   make lint         antsibull-changelog lint + ansible-lint --profile production
 #   make docs         antsibull-docs lint-collection-docs --plugin-docs + the docsite, built offline
+#   make galaxy       build the tarball and run galaxy-importer on it (offline, ansible-test stage off)
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
-#   make test         sanity, units, lint, docs, integration, each timed, then one summary line
+#   make test         sanity, units, lint, docs, galaxy, integration, each timed, then one summary line
 #   make demo         playbooks/demo.sh, if present
 #   make clean        remove the staged copies under $(TMP)
 #
@@ -44,10 +45,10 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint docs integration test demo clean
+.PHONY: help venv get-pip sanity units lint docs galaxy integration test demo clean
 
 help:
-	@sed -n '3,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -86,13 +87,16 @@ docs: $(STAMP)
 	@tools/stage.sh $(STAGE)
 	@tools/docsite.sh $(STAGE) $(TMP)/$@/site
 
+galaxy: $(STAMP)
+	@tools/galaxy-importer.sh $(STAGE)
+
 integration: get-pip
 	@tools/integration.sh $(STAGE) $(PY) $(ANSIBLE_TEST_OPTS)
 
 # Runs every phase even when one fails, prints each duration, and ends with one plain line
 # "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
 test: $(STAMP)
-	@tools/test-all.sh $(MAKE) sanity units lint docs integration
+	@tools/test-all.sh $(MAKE) sanity units lint docs galaxy integration
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \

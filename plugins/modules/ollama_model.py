@@ -102,6 +102,20 @@ options:
       - Check mode and diff mode list exactly which models would go.
     type: bool
     default: false
+  models_dir:
+    description:
+      - The Ollama server's models directory (E(OLLAMA_MODELS)) on the host the module runs on. When set,
+        before any pull the module asks the registry for the manifest of each model it will pull, adds up
+        the blobs the server does not have yet (C(HEAD /api/blobs)), and fails, naming both numbers, when that
+        plus O(free_space_margin) exceeds the free space of the directory's filesystem. Nothing is pulled then.
+      - Models already installed (with O(state=present)) cause no registry request. A model whose manifest
+        cannot be fetched is left out of the sum, with a warning.
+    type: path
+  free_space_margin:
+    description:
+      - MiB that must stay free on the filesystem of O(models_dir) after the pulls.
+    type: int
+    default: 1024
   create:
     description:
       - Build O(name) from an installed or pullable model through C(POST /api/create) instead of pulling it.
@@ -359,6 +373,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     unload_name,
     wait_unloaded,
 )
+from ansible_collections.llmops.ollama.plugins.module_utils._space import free_bytes
 
 ARGUMENT_SPEC = dict(
     name=dict(type="list", elements="str", required=True, aliases=["model", "models"]),
@@ -380,6 +395,8 @@ ARGUMENT_SPEC = dict(
     ),
     stall_timeout=dict(type="float", default=300.0),
     retries=dict(type="int", default=3),
+    models_dir=dict(type="path"),
+    free_space_margin=dict(type="int", default=1024),
 )
 
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
@@ -570,6 +587,7 @@ class Run:
         self.predicted = {}   # key -> tags-like entry or None (check mode, for the diff)
         self._running = None  # /api/ps, read once when something is deleted
         self._manifests = {}  # name key -> (digest, manifest, error) from the registry
+        self._blobs = {}      # digest -> whether the server has that blob (HEAD /api/blobs)
 
     def fail(self, message):
         raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
@@ -606,6 +624,50 @@ class Run:
                           "Ollama, which checks the digest itself")
         return None
 
+    # -------------------------------------------------------------------- disk space
+
+    def needs_pull(self, name, digest):
+        """Whether ``name`` will be pulled: missing, pinned to another digest, or (latest) served anew."""
+        before = self.before.get(name.key)
+        if self.params["state"] == "latest":
+            served = self.manifest(name)[0]
+            return served is None or served != bare((before or {}).get("digest"))
+        return before is None or digest is not None and bare(before.get("digest")) != digest
+
+    def present_blobs(self, digests):
+        """Which of ``digests`` the server has (``HEAD /api/blobs``), each asked once per run."""
+        for digest in digests:
+            if digest not in self._blobs:
+                self._blobs[digest] = self.client.has_blob(digest)
+        return {digest for digest in digests if self._blobs[digest]}
+
+    def check_space(self, names, digest):
+        """Before any pull: fail when the blobs the pulls add do not fit in models_dir's filesystem + margin."""
+        models_dir = self.params["models_dir"]
+        pulls = [name for name in names if self.needs_pull(name, digest)]
+        blobs, unsized = {}, []
+        for name in pulls:
+            dummy, manifest, exc = self.manifest(name)
+            if exc is not None and exc.status == 404:
+                self.fail(f"The registry has no model {name.raw!r}: {exc}")
+            found = manifest_blobs(manifest)
+            if exc is not None or not found:
+                unsized.append(f"{name.raw} ({exc or 'its manifest lists no blob sizes'})")
+            blobs.update(found)
+        if unsized:
+            self.mod.warn("Could not size the pull of " + "; ".join(unsized) + ": the free-space check leaves it out")
+        if not blobs:
+            return
+        present = self.present_blobs(blobs)
+        need = sum(size for blob, size in blobs.items() if blob not in present)
+        path, free = free_bytes(models_dir)
+        margin = self.params["free_space_margin"] * 1024 * 1024
+        if need and need + margin > free:
+            self.fail(f"Not enough disk space for {', '.join(n.raw for n in pulls)}: the pull adds "
+                      f"{format_bytes(need)} ({need} bytes) to {models_dir}, but {path} has only "
+                      f"{format_bytes(free)} ({free} bytes) free (plus the margin of "
+                      f"{self.params['free_space_margin']} MiB, free_space_margin). Nothing was pulled.")
+
     # -------------------------------------------------------------------- pulls
 
     def pull_stats(self, name):
@@ -616,7 +678,7 @@ class Run:
         dummy, manifest, exc = self.manifest(name, timeout=min(self.params["timeout"], _PLAN_TIMEOUT))
         blobs = manifest_blobs(manifest)
         if exc is None and blobs:
-            stats.plan(blobs, {digest for digest in blobs if self.client.has_blob(digest)})
+            stats.plan(blobs, self.present_blobs(blobs))
         return stats
 
     def pull(self, name):
@@ -631,6 +693,8 @@ class Run:
             # An error line inside the pull stream already reads "... could not pull <model> (POST /api/pull)".
             prefix = "" if exc.status == 200 else f"Pulling {name.raw} failed: "
             self.fail(f"{prefix}{exc}{hint}")
+        for blob in manifest_blobs(self.manifest(name)[1]):
+            self._blobs[blob] = True  # a later pull in this run finds it on the server
         return stats.as_dict(), stats.entry
 
     def predict_pull(self, name, before, digest):
@@ -834,6 +898,8 @@ def manage(mod):
     doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
     if state == "latest":
         run.ask_registries(names)
+    if mod.params["models_dir"] and create is None and state in ("present", "latest"):
+        run.check_space(names, digest)
     for name in names:
         if create is not None:
             run.create(name, create)

@@ -236,6 +236,11 @@ def run_module(module, args, check_mode=False, diff=False):
         captured["failed"] = True
         raise SystemExit(1)
 
+    warnings = []
+
+    def warn(self, warning):
+        warnings.append(warning)
+
     from ansible.module_utils import basic
 
     with patch_module_args(args):
@@ -243,8 +248,11 @@ def run_module(module, args, check_mode=False, diff=False):
         try:
             mp.setattr(basic.AnsibleModule, "exit_json", exit_json)
             mp.setattr(basic.AnsibleModule, "fail_json", fail_json)
+            mp.setattr(basic.AnsibleModule, "warn", warn)
             with pytest.raises(SystemExit):
                 module.main()
         finally:
             mp.undo()
+    # The warnings of this run only (Ansible's global warning list outlives a test).
+    captured["warnings"] = warnings
     return ModuleResult(captured)

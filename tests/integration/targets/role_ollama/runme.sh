@@ -132,4 +132,10 @@ ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
 # 7. Secret handling of the role and gather_facts: false (issue 9): see security.sh.
 # shellcheck source=security.sh
 . "$here/security.sh"
+# 8. The real install path against the rig's release mirror (release.sh).
+# shellcheck source-path=SCRIPTDIR source=release.sh
+source "$here/release.sh"
+# 9. Disk space is checked before pulling (space.sh).
+# shellcheck source-path=SCRIPTDIR source=space.sh
+source "$here/space.sh"
 echo "role_ollama: all checks passed"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.common.warnings import get_warning_messages
-
 from ansible_collections.llmops.ollama.plugins.modules import ollama_alias
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
@@ -96,7 +94,7 @@ def test_check_mode_predicts_an_alias_of_a_source_an_earlier_task_pulls(server):
     result = run(server, check_mode=True, diff=True, name="chat", source="qwen2.5:7b")
     assert result["failed"] is False and result["changed"] is True
     assert result["diff"] == {"before": "", "after": "chat:latest -> qwen2.5:7b@unknown (not installed yet)\n"}
-    assert any("not installed" in w and "a real run fails" in w for w in get_warning_messages())
+    assert any("not installed" in w and "a real run fails" in w for w in result["warnings"])
     assert mutations(server) == []
 
 

@@ -12,8 +12,6 @@ import json
 
 import pytest
 
-from ansible.module_utils.common.warnings import get_warning_messages
-
 from ansible_collections.llmops.ollama.plugins.module_utils import _client
 from ansible_collections.llmops.ollama.plugins.modules import ollama_model
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
@@ -221,7 +219,7 @@ def test_latest_check_mode_registry_unreachable_predicts_change_and_warns(server
     server.on("GET", "/api/tags", tags(model("127.0.0.1:1/library/gemma3:270m")))
     result = run(server, check_mode=True, name="127.0.0.1:1/library/gemma3:270m", state="latest", insecure=True)
     assert result["changed"] is True and result["failed"] is False
-    assert any("Could not ask the registry" in w and "127.0.0.1:1" in w for w in get_warning_messages())
+    assert any("Could not ask the registry" in w and "127.0.0.1:1" in w for w in result["warnings"])
     assert mutations(server) == []
 
 
