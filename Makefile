@@ -6,6 +6,8 @@
 #   make lint         antsibull-changelog lint + ansible-lint --profile production
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
 #   make test         all four, each timed, then one summary line
+#   make matrix       the full ansible-core x Ollama x Python cross product, real server, as a table
+#   make ci           what .ci/run runs: sanity, units, lint, then the CI matrix (tools/matrix.py ci)
 #   make demo         playbooks/demo.sh, if present
 #   make clean        remove the staged copies under $(TMP)
 #
@@ -43,10 +45,10 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint integration test demo clean
+.PHONY: help venv get-pip sanity units lint integration test matrix matrix-ci ci demo clean
 
 help:
-	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -87,6 +89,18 @@ integration: get-pip
 # "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
 test: $(STAMP)
 	@tools/test-all.sh $(MAKE) sanity units lint integration
+
+# The matrix (tools/matrix.py): every cell stages its own copy and starts its own rig; MATRIX_OPTS adds
+# options, e.g. MATRIX_OPTS='--jobs 2 --only core2.16'. Exit status is non-zero unless every cell ran and passed.
+MATRIX_OPTS ?=
+matrix: get-pip
+	@$(BIN)/python tools/matrix.py full $(MATRIX_OPTS)
+
+matrix-ci: get-pip
+	@$(BIN)/python tools/matrix.py ci $(MATRIX_OPTS)
+
+ci: $(STAMP)
+	@tools/test-all.sh $(MAKE) sanity units lint matrix-ci
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \
