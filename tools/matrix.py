@@ -1,15 +1,14 @@
-#!/usr/bin/env python3
 # Copyright (c) llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The ansible-core x Ollama x Python test matrix, run for real (tests/rig/rig.py), with a table at the end.
 
-    tools/matrix.py ci      what CI (.ci/run) runs:
+    python3 tools/matrix.py ci      what CI (.ci/run) runs:
                               - every integration target (modules + role) on the newest Ollama, for each
                                 ansible-core line 2.16 ... 2.21 (controller Python 3.11 up to 2.19, 3.12 from 2.20);
                               - every module target on each older Ollama of the matrix, with ansible-core 2.19;
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
-    tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
+    python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
                             target, and the unit tests on every Python 3.8 ... 3.13.
 
 Each integration cell stages its own copy of the collection, starts its own rig (own ports and state; the
@@ -321,8 +320,9 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=int(os.environ.get("LLMOPS_MATRIX_JOBS") or 3),
                    help="cells run at the same time (default $LLMOPS_MATRIX_JOBS or 3)")
     p.add_argument("--only", help="regular expression: run only the cells whose name matches")
-    p.add_argument("--targets", help="regular expression: run only the integration targets that match (a partial "
-                                      "cell still counts its targets only)")
+    p.add_argument("--targets",
+                   help="regular expression: run only the integration targets that match (reruns; such a cell counts "
+                        "only its targets)")
     p.add_argument("--work", default=os.environ.get("LLMOPS_MATRIX_WORK"),
                    help="directory for staged copies and logs (default: a new directory under /tmp)")
     args = p.parse_args(argv)
@@ -347,8 +347,10 @@ def main(argv=None) -> int:
     say(f"prepared in {time.monotonic() - t_start:.0f}s")
     if args.mode == "prepare":
         return 0
-    root = Path(args.work) if args.work else Path(subprocess.check_output(["mktemp", "-d", "/tmp/llmops-matrix.XXXXXX"],
-                                                                            text=True).strip())
+    if args.work:
+        root = Path(args.work)
+    else:
+        root = Path(subprocess.check_output(["mktemp", "-d", "/tmp/llmops-matrix.XXXXXX"], text=True).strip())
     root.mkdir(parents=True, exist_ok=True)
     say(f"{len(cells)} cells, {args.jobs} at a time; logs in {root}")
     # Longest first: the role target cells, then module-only cells, then unit tests.

@@ -231,12 +231,14 @@ models:
 unverified:
   description:
     - What this server's C(/api/ps) cannot confirm, one line per model. Ollama before 0.10.0 reports no context
-      length, so a loaded model is not compared with O(options.num_ctx) there (nor reloaded for it); before
+      length, so a loaded model is not compared with C(options.num_ctx) there (nor reloaded for it); before
       0.15.5 it reports the configured C(num_ctx), not the runner's actual context, and that is what is compared.
   returned: always
   type: list
   elements: str
-  sample: ["gemma3:270m: num_ctx 8192 not verified: /api/ps of Ollama 0.6.5 reports no context length (it does from 0.10.0); set refresh=true to send the options again"]
+  sample:
+    - "gemma3:270m: num_ctx 8192 not verified: /api/ps of this server reports no context length (Ollama reports it
+      from 0.10.0); set refresh=true to send the options again"
 actions:
   description: What was done (or would be done, in check mode), one line per model that changed.
   returned: always
@@ -409,7 +411,7 @@ _PS_CONTEXT_ACTUAL_SINCE = (0, 15, 5)
 
 def _version_tuple(text):
     parts = []
-    for piece in str(text or "").lstrip("v").split("-")[0].split(".")[:3]:
+    for piece in str(text or "").lstrip("v").split("-", maxsplit=1)[0].split(".")[:3]:
         if not piece.isdigit():
             return None
         parts.append(int(piece))
@@ -438,6 +440,7 @@ def compare_context(running, num_ctx, show, server_version):
             f"num_ctx {num_ctx} compared with the configured context length that /api/ps of Ollama {version} "
             "reports, not the runner's actual context (reported from 0.15.5)")
     return actual, ""
+
 
 def decide_unloaded(client, running, request):
     if not running:

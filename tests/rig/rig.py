@@ -30,7 +30,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -518,7 +517,12 @@ def run_logged(cmd: list[str], logfile: Path, t0: float, label: str, env: dict |
 def build_into_cache(t0: float) -> None:
     """Build ollama v<OLLAMA_VERSION> (and from v0.30.0 its llama-server) into a temporary directory next to
     <cache>/go-bin-<version> and rename it into place when everything is there."""
-    ensure_build_deps()
+    if version_tuple(OLLAMA_VERSION) >= VENDOR_HEADERS_SINCE:
+        ensure_build_deps()
+    else:
+        missing = [tool for tool in ("gcc", "g++") if not shutil.which(tool)]
+        if missing:
+            apt_install(missing)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     logfile = build_log()
     logfile.write_text("")

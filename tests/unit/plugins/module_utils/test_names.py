@@ -200,8 +200,6 @@ def test_keep_alive_refused_with_the_servers_reason(value, server_text):
     assert repr(value) in str(exc.value)
 
 
-
-
 @pytest.mark.parametrize("value", [True, False, None, {}, [], float("nan"), 1e10, 9223372036])
 def test_keep_alive_wrong_types_and_overflow_refused(value):
     with pytest.raises(InvalidKeepAlive):
