@@ -7,7 +7,8 @@
 #   make docs         antsibull-docs lint-collection-docs --plugin-docs + the docsite, built offline
 #   make galaxy       build the tarball and run galaxy-importer on it (offline, ansible-test stage off)
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
-#   make test         sanity, units, lint, docs, galaxy, integration, each timed, then one summary line
+#   make test         what CI runs: sanity, units, lint, docs, galaxy, then the CI matrix, each timed
+#   make matrix       the full ansible-core x Ollama x Python cross product, real server, as a table
 #   make demo         playbooks/demo.sh, if present
 #   make clean        remove the staged copies under $(TMP)
 #
@@ -45,7 +46,7 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint docs galaxy integration test demo clean
+.PHONY: help venv get-pip sanity units lint docs galaxy integration test matrix matrix-ci demo clean
 
 help:
 	@sed -n '3,13p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -96,7 +97,16 @@ integration: get-pip
 # Runs every phase even when one fails, prints each duration, and ends with one plain line
 # "summary: N passed, M failed" (N, M count phases). Exit status is non-zero if any failed.
 test: $(STAMP)
-	@tools/test-all.sh $(MAKE) sanity units lint docs galaxy integration
+	@tools/test-all.sh $(MAKE) sanity units lint docs galaxy matrix-ci
+
+# The matrix (tools/matrix.py): every cell stages its own copy and starts its own rig; MATRIX_OPTS adds
+# options, e.g. MATRIX_OPTS='--jobs 2 --only core2.16'. Exit status is non-zero unless every cell ran and passed.
+MATRIX_OPTS ?=
+matrix: get-pip
+	@$(BIN)/python tools/matrix.py full $(MATRIX_OPTS)
+
+matrix-ci: get-pip
+	@$(BIN)/python tools/matrix.py ci $(MATRIX_OPTS)
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \

@@ -10,7 +10,8 @@
 Model names follow ``types/model/name.go`` of Ollama v0.24.0: ``[scheme://][host/][namespace/]model[:tag]``
 with the defaults ``registry.ollama.ai``, ``library`` and ``latest``. Two names denote the same model when
 their four parts are equal ignoring case. keep_alive values follow ``api.Duration.UnmarshalJSON``: numbers are
-seconds (negative means forever), strings are Go durations with a unit.
+seconds (negative means forever), strings are Go durations with a unit; a string that spells a number is
+that number (see parse_keep_alive).
 """
 
 from __future__ import annotations
@@ -269,11 +270,26 @@ class KeepAlive:
         return f"KeepAlive({self.wire!r})"
 
 
+_NUMBER_LIKE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def number_like(text):
+    """The int or float a keep_alive string spells (``"-1"`` -> -1, ``"1.5"`` -> 1.5), else None."""
+    if not _NUMBER_LIKE.fullmatch(text):
+        return None
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        return int(text)
+    return float(text)
+
+
 def parse_keep_alive(value, option="keep_alive"):
     """Validate ``value`` exactly as Ollama's ``api.Duration`` does and explain what the server would refuse.
 
-    Numbers are seconds and negative numbers mean forever. Strings need a unit (``"5m"``, ``"-1m"``, ``"300s"``);
-    the only unit-less string the server accepts is ``"0"``. Booleans and other types are refused.
+    Numbers are seconds and negative numbers mean forever. A string that spells a number (``"300"``, ``"-1"``,
+    ``"0"``, ``"-1.5"``) is that number: Jinja templating often turns a number into a string (ansible-core before
+    2.19 does so for ``"{{ item.keep_alive }}"``), and the server would refuse it (``time: missing unit in
+    duration``), so it is sent as a JSON number.  Other strings need a unit (``"5m"``, ``"-1m"``, ``"300s"``) and
+    are sent unchanged.  Booleans and other types are refused.
     """
     if isinstance(value, bool) or value is None:
         raise InvalidKeepAlive(
@@ -290,16 +306,13 @@ def parse_keep_alive(value, option="keep_alive"):
             )
         return KeepAlive(value, None if value < 0 else float(value))
     if isinstance(value, str):
+        number = number_like(value)
+        if number is not None:
+            return parse_keep_alive(number, option)
         try:
             seconds = parse_go_duration(value)
         except InvalidKeepAlive as exc:
-            hint = ""
-            if re.fullmatch(r"[+-]?[0-9]+(\.[0-9]*)?", value):
-                hint = (
-                    f"; Ollama refuses a number written as a string: give the number {value} (YAML without quotes) "
-                    f"or add a unit such as '{value.lstrip('+')}s'"
-                )
-            raise InvalidKeepAlive(f"{option}: {value!r} is refused by Ollama ({exc}){hint}") from None
+            raise InvalidKeepAlive(f"{option}: {value!r} is refused by Ollama ({exc})") from None
         return KeepAlive(value, None if seconds < 0 else seconds)
     raise InvalidKeepAlive(
         f"{option}: {value!r} is not a duration (Ollama answers 400 Unsupported type '{type(value).__name__}')"

@@ -75,9 +75,10 @@ options:
       - A number is seconds; a negative number (V(-1)) means forever. A string needs a unit, as in V(30m),
         V(2h), V(1h30m) or V(-1m) (forever); Ollama accepts the units V(ns), V(us), V(ms), V(s), V(m), V(h) and
         no V(d).
-      - A number written as a string (V("300"), V("-1")) is refused, because Ollama answers it with HTTP 400.
-        Write it without quotes in YAML. In the C(key=value) form of ad-hoc commands every value is a string, so
-        use a unit there (V(keep_alive=-1m)) or JSON arguments.
+      - A string that spells a number (V("300"), V("-1"), V("-1.5")) is that number, sent as a JSON number
+        (Ollama itself refuses a string without a unit). Templating often makes a string of a number, and in the
+        C(key=value) form of ad-hoc commands every value is a string, so V(keep_alive=-1) works there too.
+        Strings with a unit the server does not know (V(1d), V(5x)) are refused.
       - V(0) would unload the model right after loading it; use O(state=unloaded) instead.
       - If not set, nothing is sent and the server applies E(OLLAMA_KEEP_ALIVE) (default V(5m)) when it
         loads a model; a model that is already loaded keeps the keep-alive it has.
@@ -95,6 +96,9 @@ options:
         loaded; it is reloaded when its context length differs. The context Ollama uses is C(num_ctx) raised to
         at least 4 (2048 for vision models) and cut to the context the model was trained with, and that is what
         is compared. Other options cannot be observed; set O(refresh=true) to send them to a loaded model.
+      - Older servers report less. Ollama before 0.15.5 shows the configured C(num_ctx) (raised to the floor, not
+        cut to the trained context), and that is compared; Ollama before 0.10.0 shows no context length, so a
+        loaded model is not compared for C(num_ctx) at all. RV(unverified) says so; a second run stays V(ok).
       - A request without C(num_ctx) makes Ollama restart a loaded runner that uses another context length than
         the model's default. So when the module re-sends a load to a loaded model (O(refresh), or O(keep_alive)
         forever) and O(options) has no C(num_ctx), it sends the context length C(/api/ps) shows, which keeps the
@@ -236,6 +240,17 @@ models:
       description: The context length the runner was started with.
       type: int
       sample: 4096
+unverified:
+  description:
+    - What this server's C(/api/ps) cannot confirm, one line per model. Ollama before 0.10.0 reports no context
+      length, so a loaded model is not compared with C(options.num_ctx) there (nor reloaded for it); before
+      0.15.5 it reports the configured C(num_ctx), not the runner's actual context, and that is what is compared.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "gemma3:270m: num_ctx 8192 not verified: /api/ps of this server reports no context length (Ollama reports it
+      from 0.10.0); set refresh=true to send the options again"
 actions:
   description: What was done (or would be done, in check mode), one line per model that changed.
   returned: always
@@ -350,6 +365,7 @@ class Target:
         self.action = "unchanged"
         self.reason = ""
         self.unload_as = None                 # the installed name an unload request uses
+        self.unverified = ""                  # what /api/ps of this server cannot confirm (compare_context)
 
     def find_runner(self, running):
         """The /api/ps entry for this model: the same name, else the same manifest digest (an alias)."""
@@ -389,23 +405,30 @@ def decide_loaded(mod, request, running):
         # A check run of a playbook whose earlier task pulls the model: predict the load, as the real run will.
         mod.warn(f"check mode: {names} not installed on {client.base_url} yet; the load is predicted, and a real "
                  "run fails unless an earlier task installs it (llmops.ollama.ollama_model)")
+    versions = []
+
+    def server_version():  # asked once, and only when a reported context length needs it
+        if not versions:
+            versions.append(client.version())
+        return versions[0]
+
     for target in targets:
         target.running = target.find_runner(running)
         if target.installed is None or target.show is None:
             target.action, target.reason = "loaded", "not installed yet (predicted)"
             continue
-        decide_one(target, request)
+        decide_one(target, request, server_version)
     return targets
 
 
-def decide_one(target, request):
+def decide_one(target, request, server_version=lambda: None):
     running = target.running
     if running is None:
         target.action, target.reason = "loaded", "not loaded"
         return
     if request.num_ctx is not None:
-        wanted = expected_context_length(request.num_ctx, target.show)
-        if running.get("context_length") != wanted:
+        wanted, target.unverified = compare_context(running, request.num_ctx, target.show, server_version)
+        if wanted is not None and running.get("context_length") != wanted:
             target.action = "reloaded"
             target.reason = f"context length {running.get('context_length')} -> {wanted}"
             return
@@ -414,6 +437,44 @@ def decide_one(target, request):
         target.reason = f"keep_alive forever asked, it expires at {running.get('expires_at')}"
     elif request.refresh:
         target.action, target.reason = "refreshed", "refresh"
+
+
+# /api/ps context_length: added in Ollama v0.10.0 (34088dbcf); before v0.15.5 (d11fbd2c6) it is the configured
+# num_ctx (raised to the scheduler's floor), not the runner's actual context (clamped to the trained context).
+_PS_CONTEXT_ACTUAL_SINCE = (0, 15, 5)
+
+
+def _version_tuple(text):
+    parts = []
+    for piece in str(text or "").lstrip("v").split("-", maxsplit=1)[0].split(".")[:3]:
+        if not piece.isdigit():
+            return None
+        parts.append(int(piece))
+    return tuple(parts) if len(parts) == 3 else None
+
+
+def compare_context(running, num_ctx, show, server_version):
+    """The context length to compare with ``/api/ps`` of this server for ``num_ctx``, and what is not verified.
+
+    Returns ``(wanted, note)``. ``wanted`` is None when the server reports no context length (then a loaded model
+    is left alone rather than reloaded on every run). ``server_version`` is a callable, called only when the
+    reported value is not the runner's actual context that v0.15.5 and later report.
+    """
+    reported = running.get("context_length")
+    if reported is None:
+        return None, (f"num_ctx {num_ctx} not verified: /api/ps of this server reports no context length "
+                      "(Ollama reports it from 0.10.0); set refresh=true to send the options again")
+    actual = expected_context_length(num_ctx, show)
+    if reported == actual:
+        return actual, ""
+    version = server_version()
+    parsed = _version_tuple(version)
+    if parsed is not None and parsed < _PS_CONTEXT_ACTUAL_SINCE:
+        floor = 2048 if "vision" in (show.get("capabilities") or []) else 4
+        return max(int(num_ctx), floor), (
+            f"num_ctx {num_ctx} compared with the configured context length that /api/ps of Ollama {version} "
+            "reports, not the runner's actual context (reported from 0.15.5)")
+    return actual, ""
 
 
 def decide_unloaded(client, running, request):
@@ -528,6 +589,7 @@ def run(mod):
         targets = decide_unloaded(client, running, request)
     todo = [t for t in targets if t.action != "unchanged"]
     result = {"changed": bool(todo), "url": client.base_url, "actions": [describe_action(t, request) for t in todo]}
+    result["unverified"] = [f"{t.name}: {t.unverified}" for t in targets if t.unverified]
 
     if mod.check_mode or not todo:
         after = predicted_running(running, targets, request)

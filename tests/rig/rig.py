@@ -2,7 +2,9 @@
 
 Runs, on loopback only and without systemd or Docker:
 
-* a test ``ollama serve`` (Ollama v0.24.0 built from source into a cache outside the repo),
+* a test ``ollama serve`` (Ollama built from source into a cache outside the repo; default v0.34.4 with the
+  CMake-built ``llama-server`` next to it, other versions with ``--ollama-version`` or
+  ``LLMOPS_RIG_OLLAMA_VERSION``, see docs/testing-rig.md),
 * Debian's ``docker-registry`` as a local model registry,
 * an nginx front that turns blob GETs into cross-host 307 redirects (Ollama cannot pull from a
   plain docker-registry otherwise, see docs/testing-rig.md),
@@ -28,7 +30,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -36,8 +37,19 @@ from urllib.parse import urlsplit
 
 import release_mirror  # tests/rig/release_mirror.py, next to this file
 
-OLLAMA_VERSION = "0.24.0"
+# The Ollama version the rig builds and runs: --ollama-version, else LLMOPS_RIG_OLLAMA_VERSION, else the newest
+# release the collection is tested with.  set_ollama_version() updates the derived paths below.
+DEFAULT_OLLAMA_VERSION = "0.34.4"
+MATRIX_OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")  # what CI tests; any X.Y.Z >= 0.6.5 builds
+OLLAMA_VERSION = os.environ.get("LLMOPS_RIG_OLLAMA_VERSION") or DEFAULT_OLLAMA_VERSION
 OLLAMA_MODULE = "github.com/ollama/ollama"
+# From v0.30.0 every model runs in a CMake-built llama-server (ollama commit 9db4bdbad); `go install` does not
+# build it.  Its llama.cpp pin cannot be fetched here: the PyPI sdist of llama-cpp-python ships a llama.cpp tree
+# close to it (vendor/llama.cpp), to which Ollama's own CMake applies llama/compat/*.patch.
+LLAMA_SERVER_SINCE = (0, 30, 0)
+LLAMA_CPP_PYPI = "llama-cpp-python==0.3.36"
+# v0.12.x and later need llama.cpp's vendored headers that Go module zips drop (see ensure_build_deps).
+VENDOR_HEADERS_SINCE = (0, 12, 0)
 MINIAUDIO_PYPI = "miniaudio==1.71"  # its sdist ships miniaudio/miniaudio.h (see build notes)
 
 GEMMA_PKGS = [
@@ -69,7 +81,7 @@ STATE = Path(os.environ.get("LLMOPS_RIG_STATE") or (REPO_ROOT / "tests" / "outpu
 INTEGRATION_CONFIG = Path(os.environ.get("LLMOPS_RIG_INTEGRATION_CONFIG")
                           or (REPO_ROOT / "tests" / "integration" / "integration_config.yml"))
 
-GO_BIN_DIR = CACHE / f"go-bin-{OLLAMA_VERSION}"
+GO_BIN_DIR = CACHE / f"go-bin-{OLLAMA_VERSION}"  # <cache>/go-bin-<version>/ollama (+ llama-server, lib*.so)
 VENDOR_INCLUDE = CACHE / f"vendor-{OLLAMA_VERSION}" / "include"
 PYPI_DIR = CACHE / "pypi"
 UNPACK_DIR = CACHE / "pypi-unpacked"
@@ -402,44 +414,17 @@ def do_build(args) -> Path:
             t0 = time.monotonic()
             # Someone (e.g. a previous rig run or a developer) may already be building into the cache.
             running = go_install_running()
-            if running and not binpath.exists():
+            if running and not build_complete():
                 log(f"a go install of ollama v{OLLAMA_VERSION} is already running (pids {running}); waiting")
-                logs = [CACHE / "go-build.log", LOG_DIR / "go-build.log"]
+                logs = [CACHE / "go-build.log", LOG_DIR / "go-build.log", build_log()]
                 logfile = max((p for p in logs if p.exists()), key=lambda p: p.stat().st_mtime, default=logs[0])
                 heartbeat_wait(running, logfile, t0)
-            if binpath.exists():
-                s.note = "cached"
-            else:
-                ensure_build_deps()
-                GO_BIN_DIR.mkdir(parents=True, exist_ok=True)
-                LOG_DIR.mkdir(parents=True, exist_ok=True)
-                logfile = LOG_DIR / "go-build.log"
-                env = base_env()
-                env["GOBIN"] = str(GO_BIN_DIR)
-                env["CGO_ENABLED"] = "1"
-                env["CGO_CPPFLAGS"] = (env.get("CGO_CPPFLAGS", "") + f" -I{VENDOR_INCLUDE}").strip()
-                cmd = ["go", "install", "-v", "-ldflags", f"-X {OLLAMA_MODULE}/version.Version={OLLAMA_VERSION}",
-                       f"{OLLAMA_MODULE}@v{OLLAMA_VERSION}"]
-                log(f"building ollama v{OLLAMA_VERSION} (first run: about 5-10 min on 2 cores): "
-                    f"GOBIN={GO_BIN_DIR} CGO_CPPFLAGS='{env['CGO_CPPFLAGS']}' {' '.join(cmd)}; log {logfile}")
-                with open(logfile, "w") as lf:
-                    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            text=True, cwd=str(CACHE))
-
-                    def hb():
-                        while proc.poll() is None:
-                            time.sleep(30)
-                            if proc.poll() is None:
-                                log(f"  ... still building ({time.monotonic() - t0:.0f}s)")
-                    threading.Thread(target=hb, daemon=True).start()
-                    for line in proc.stdout:
-                        lf.write(line)
-                        lf.flush()
-                        log(f"  go: {line.rstrip()}")
-                    rc = proc.wait()
-                if rc != 0 or not binpath.exists():
-                    die(f"go install failed (rc {rc}), see {logfile}")
-                s.note = f"built in {time.monotonic() - t0:.0f}s"
+            with build_lock():
+                if build_complete():
+                    s.note = "cached"
+                else:
+                    build_into_cache(t0)
+                    s.note = f"built in {time.monotonic() - t0:.0f}s"
         ver = binary_version(binpath)
         if ver != OLLAMA_VERSION:
             msg = f"{binpath} reports version {ver!r}, expected {OLLAMA_VERSION}"
@@ -449,6 +434,209 @@ def do_build(args) -> Path:
                 die(msg)
         s.note += f", version {ver}"
     return binpath
+
+
+# --------------------------------------------------------------------------- versions
+
+def version_tuple(v: str) -> tuple:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", v.strip())
+    if not m:
+        die(f"Ollama version {v!r} is not X.Y.Z (for example {DEFAULT_OLLAMA_VERSION})")
+    return tuple(int(x) for x in m.groups())
+
+
+def set_ollama_version(v: str) -> None:
+    """Select the Ollama version this run builds and serves (and the cache paths derived from it)."""
+    global OLLAMA_VERSION, GO_BIN_DIR, VENDOR_INCLUDE
+    v = v.strip().lstrip("v")
+    if version_tuple(v) < (0, 6, 5):
+        die(f"Ollama {v} is older than the floor the rig builds and the collection supports (0.6.5)")
+    OLLAMA_VERSION = v
+    GO_BIN_DIR = CACHE / f"go-bin-{v}"
+    VENDOR_INCLUDE = CACHE / f"vendor-{v}" / "include"
+
+
+def needs_llama_server(v: str | None = None) -> bool:
+    return version_tuple(v or OLLAMA_VERSION) >= LLAMA_SERVER_SINCE
+
+
+def build_log() -> Path:
+    return LOG_DIR / f"build-{OLLAMA_VERSION}.log"
+
+
+def build_complete(d: Path | None = None) -> bool:
+    """A cache directory is used only when complete.  The build writes into a temporary directory and renames
+    it into place, so a half build is never found here."""
+    d = d or GO_BIN_DIR
+    if not (d / "ollama").is_file():
+        return False
+    return not needs_llama_server() or (d / "llama-server").is_file()
+
+
+class build_lock:
+    """One builder per version: building v0.34.4 (about 15-30 min) must not hold up rigs of other versions."""
+
+    def __enter__(self):
+        import fcntl
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.f = open(CACHE / f".build-{OLLAMA_VERSION}.lock", "w")
+        try:
+            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another build of ollama v{OLLAMA_VERSION} (lock {self.f.name})")
+            fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+        return False
+
+
+def run_logged(cmd: list[str], logfile: Path, t0: float, label: str, env: dict | None = None,
+               cwd: str | None = None) -> None:
+    """Run cmd, appending its output to logfile, with a heartbeat line every 30 s; die on failure."""
+    with open(logfile, "a") as lf:
+        lf.write(f"\n==== {time.strftime('%F %T')} {' '.join(cmd)}\n")
+        lf.flush()
+        proc = subprocess.Popen(cmd, env=env, stdout=lf, stderr=subprocess.STDOUT, cwd=cwd,
+                                stdin=subprocess.DEVNULL)
+        last = time.monotonic()
+        while proc.poll() is None:
+            time.sleep(1)
+            if time.monotonic() - last >= 30:
+                last = time.monotonic()
+                try:
+                    lines = [ln for ln in logfile.read_text(errors="replace").splitlines() if ln.strip()]
+                    tail = lines[-1][:110] if lines else ""
+                except OSError:
+                    tail = ""
+                log(f"  ... {label} ({time.monotonic() - t0:.0f}s): {tail}")
+    if proc.returncode != 0:
+        tail = logfile.read_text(errors="replace")[-3000:]
+        die(f"{label} failed (rc {proc.returncode}), log {logfile}:\n{tail}")
+
+
+def build_into_cache(t0: float) -> None:
+    """Build ollama v<OLLAMA_VERSION> (and from v0.30.0 its llama-server) into a temporary directory next to
+    <cache>/go-bin-<version> and rename it into place when everything is there."""
+    if version_tuple(OLLAMA_VERSION) >= VENDOR_HEADERS_SINCE:
+        ensure_build_deps()
+    else:
+        missing = [tool for tool in ("gcc", "g++") if not shutil.which(tool)]
+        if missing:
+            apt_install(missing)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    logfile = build_log()
+    logfile.write_text("")
+    tmp = CACHE / f".go-bin-{OLLAMA_VERSION}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for old in CACHE.glob(f".go-bin-{OLLAMA_VERSION}.tmp-*"):  # a build killed earlier (we hold the lock)
+        shutil.rmtree(old, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        env = base_env()
+        env["GOBIN"] = str(tmp)
+        env["CGO_ENABLED"] = "1"
+        if version_tuple(OLLAMA_VERSION) >= VENDOR_HEADERS_SINCE:
+            env["CGO_CPPFLAGS"] = (env.get("CGO_CPPFLAGS", "") + f" -I{VENDOR_INCLUDE}").strip()
+        cmd = ["go", "install", "-v", "-ldflags", f"-X {OLLAMA_MODULE}/version.Version={OLLAMA_VERSION}",
+               f"{OLLAMA_MODULE}@v{OLLAMA_VERSION}"]
+        log(f"building ollama v{OLLAMA_VERSION} (first run: about 3-10 min on 2 cores): GOBIN={tmp} "
+            f"CGO_CPPFLAGS='{env.get('CGO_CPPFLAGS', '')}' {' '.join(cmd)}; log {logfile}")
+        run_logged(cmd, logfile, t0, "go install", env=env, cwd=str(CACHE))
+        if not (tmp / "ollama").is_file():
+            die(f"go install left no {tmp / 'ollama'}; log {logfile}")
+        recipe = {"version": OLLAMA_VERSION, "go_install": " ".join(cmd),
+                  "cgo_cppflags": env.get("CGO_CPPFLAGS", "")}
+        if needs_llama_server():
+            recipe.update(build_llama_server(tmp, logfile, t0))
+        recipe["seconds"] = round(time.monotonic() - t0)
+        (tmp / "build.json").write_text(json.dumps(recipe, indent=2) + "\n")
+        if GO_BIN_DIR.exists() and not any(GO_BIN_DIR.iterdir()):
+            GO_BIN_DIR.rmdir()  # an empty directory left by an older rig.py
+        elif GO_BIN_DIR.exists():
+            stale = CACHE / f".go-bin-{OLLAMA_VERSION}.incomplete-{os.getpid()}"
+            log(f"{GO_BIN_DIR} is incomplete (no llama-server?): moving it to {stale}")
+            GO_BIN_DIR.rename(stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp.rename(GO_BIN_DIR)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def go_module_dir(version: str) -> Path:
+    r = subprocess.run(["go", "mod", "download", "-json", f"{OLLAMA_MODULE}@v{version}"], env=base_env(),
+                       capture_output=True, text=True, check=False, cwd=str(CACHE))
+    try:
+        d = Path(json.loads(r.stdout)["Dir"])
+    except (ValueError, KeyError):
+        die(f"go mod download {OLLAMA_MODULE}@v{version} failed: {r.stdout[-1000:]}{r.stderr[-1000:]}")
+    if not (d / "llama" / "server" / "CMakeLists.txt").is_file():
+        die(f"{d} has no llama/server/CMakeLists.txt: cannot build llama-server for v{version}")
+    return d
+
+
+def llama_cpp_tree(dest: Path) -> str:
+    """Unpack vendor/llama.cpp from the llama-cpp-python sdist (PyPI) into dest; return the sdist name."""
+    import tarfile
+    dl = CACHE / "pypi-src"
+    dl.mkdir(parents=True, exist_ok=True)
+    name, ver = LLAMA_CPP_PYPI.split("==")
+    stem = name.replace("-", "_")
+    if not list(dl.glob(f"{stem}-{ver}.tar.gz")):
+        log(f"pip download {LLAMA_CPP_PYPI} (sdist, about 77 MB)")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                        "-d", str(dl), LLAMA_CPP_PYPI], check=True, capture_output=True)
+    sdist = dl / f"{stem}-{ver}.tar.gz"
+    prefix = f"{stem}-{ver}/vendor/llama.cpp/"
+    with tarfile.open(sdist) as tf:
+        members = []
+        for m in tf.getmembers():
+            if m.name.startswith(prefix) and len(m.name) > len(prefix):
+                m.name = m.name[len(prefix):]
+                if m.name == ".git" or m.name.startswith(".git/"):
+                    continue  # a submodule gitlink to the sdist's absent .git: git apply would fail on it
+                members.append(m)
+        if not members:
+            die(f"{sdist} has no {prefix}")
+        tf.extractall(dest, members=members)
+    return sdist.name
+
+
+def build_llama_server(bindir: Path, logfile: Path, t0: float) -> dict:
+    """CMake-build llama-server (CPU, AVX2, no per-CPU variants) and put it with its lib*.so into bindir,
+    where ollama's FindLlamaServer looks (next to the ollama binary)."""
+    missing = [pkg for tool, pkg in (("cmake", "cmake"), ("ninja", "ninja-build"), ("git", "git"))
+               if not shutil.which(tool)]
+    if missing:
+        apt_install(missing)
+    src = go_module_dir(OLLAMA_VERSION)
+    work = bindir / "_work"
+    tree = work / "llama.cpp"
+    tree.mkdir(parents=True)
+    sdist = llama_cpp_tree(tree)
+    build = work / "build"
+    configure = ["cmake", "-S", str(src / "llama" / "server"), "-B", str(build), "--preset", "cpu", "-G", "Ninja",
+                 f"-DFETCHCONTENT_SOURCE_DIR_LLAMA_CPP={tree}", "-DFETCHCONTENT_FULLY_DISCONNECTED=ON",
+                 "-DGGML_CPU_ALL_VARIANTS=OFF", "-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON"]
+    log(f"building llama-server for v{OLLAMA_VERSION} from {sdist} vendor/llama.cpp + {src}/llama/compat/*.patch "
+        f"(first run: about 15 min on 2 cores, more on a busy machine); log {logfile}")
+    run_logged(configure, logfile, t0, "cmake configure", env=base_env())
+    jobs = str(max(1, os.cpu_count() or 1))
+    run_logged(["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs], logfile, t0,
+               "cmake build llama-server", env=base_env())
+    out = build / "bin"
+    if not (out / "llama-server").is_file():
+        die(f"cmake build left no {out / 'llama-server'}; log {logfile}")
+    shutil.copy2(out / "llama-server", bindir / "llama-server")
+    libs = []
+    for lib in sorted(out.glob("lib*.so*")):
+        shutil.copy2(lib, bindir / lib.name, follow_symlinks=True)
+        libs.append(lib.name)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"llama_server": {"llama_cpp_source": f"{sdist} vendor/llama.cpp",
+                             "ollama_llama_cpp_pin": (src / "LLAMA_CPP_VERSION").read_text().strip(),
+                             "cmake": " ".join(configure), "libs": libs}}
 
 
 # --------------------------------------------------------------------------- ollama helpers
@@ -988,6 +1176,8 @@ def healthy(cfg: dict) -> bool:
             return False
         if not registry_running():
             return False
+        if cfg["ollama_version"] != OLLAMA_VERSION:  # another version was asked for: restart
+            return False
         if api_version(cfg["ollama_url"]) != cfg["ollama_version"]:
             return False
         st, _hdrs, _body = http_request(f"http://{cfg['ollama_registry']}/v2/", timeout=3)
@@ -1017,8 +1207,7 @@ def _cmd_up(args) -> None:
     with step("stop leftovers") as s:
         s.note = ", ".join(do_down(quiet=True)) or "none"
     ensure_registry_packages()
-    with cache_lock():
-        binpath = do_build(args)
+    binpath = do_build(args)  # takes the per-version build lock, not the cache lock (a build can take 30 min)
     STATE.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     reg_port, front_port, ollama_port = free_port(), free_port(), free_port()
@@ -1186,8 +1375,11 @@ def cmd_build(args) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="rig.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--use-path-ollama", action="store_true", help="use the ollama found on PATH")
+    p.add_argument("--ollama-version", default=OLLAMA_VERSION, metavar="X.Y.Z",
+                   help=f"Ollama version to build and run (default: $LLMOPS_RIG_OLLAMA_VERSION or "
+                        f"{DEFAULT_OLLAMA_VERSION}; CI tests {', '.join(MATRIX_OLLAMA_VERSIONS)})")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("build", help=f"build (or find) ollama v{OLLAMA_VERSION}")
+    sub.add_parser("build", help="build (or find) ollama --ollama-version (with llama-server from v0.30.0)")
     up = sub.add_parser("up", help="start everything (reuses a healthy rig) and write the config")
     up.add_argument("--fresh", action="store_true", help="restart even if the rig is up and healthy")
     up.add_argument("--no-verify", action="store_true",
@@ -1206,6 +1398,7 @@ def main(argv=None) -> int:
             "registry-stop": cmd_registry_stop, "registry-start": cmd_registry_start,
             "retag": cmd_retag, "restore": cmd_restore}[args.cmd]
     try:
+        set_ollama_version(args.ollama_version)
         func(args)
     except RigError as e:
         log(f"ERROR: {e}")

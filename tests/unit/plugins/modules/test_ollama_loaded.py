@@ -151,6 +151,7 @@ def test_forever_asked_but_expiry_finite_is_refreshed(server):
 
 def test_num_ctx_change_reloads(server):
     server.on("GET", "/api/ps", ps(ps_entry(ctx=4096)), ps(ps_entry(ctx=8192)))
+    server.on("GET", "/api/version", Reply(body={"version": "0.24.0"}))
     server.on("GET", "/api/tags", Reply(body=TAGS))
     server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
     server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
@@ -170,6 +171,64 @@ def test_num_ctx_above_trained_context_is_compared_clamped(server):
     result = run(server, name="all-minilm", options={"num_ctx": 8192})
     assert result["changed"] is False
     assert not mutating(server)
+
+
+def ps_entry_without_context(**kw):
+    entry = ps_entry(**kw)
+    del entry["context_length"]
+    return entry
+
+
+def test_server_without_context_length_in_ps_is_ok_and_says_what_it_could_not_verify(server):
+    """Ollama before 0.10.0 (0.6.5): /api/ps has no context_length; a second run must not reload every time."""
+    server.on("GET", "/api/ps", ps(ps_entry_without_context()))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
+    result = run(server, name="gemma3:270m", options={"num_ctx": 8192})
+    assert result["changed"] is False
+    assert not mutating(server)
+    assert result["models"][0]["action"] == "unchanged"
+    assert result["unverified"] == [
+        "gemma3:270m: num_ctx 8192 not verified: /api/ps of this server reports no context length "
+        "(Ollama reports it from 0.10.0); set refresh=true to send the options again"]
+
+
+def test_server_before_0_15_5_reports_configured_num_ctx_and_is_ok(server):
+    """Ollama 0.12.6 reports the configured 8192 for all-minilm (trained on 512) instead of the runner's 512."""
+    server.on("GET", "/api/ps", ps(ps_entry("all-minilm:latest", MINILM_DIGEST, ctx=8192)))
+    server.on("GET", "/api/version", Reply(body={"version": "0.12.6"}))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_MINILM))
+    result = run(server, name="all-minilm", options={"num_ctx": 8192})
+    assert result["changed"] is False
+    assert not mutating(server)
+    assert result["unverified"] == [
+        "all-minilm:latest: num_ctx 8192 compared with the configured context length that /api/ps of Ollama 0.12.6 "
+        "reports, not the runner's actual context (reported from 0.15.5)"]
+
+
+def test_server_before_0_15_5_still_reloads_for_another_num_ctx(server):
+    server.on("GET", "/api/ps", ps(ps_entry(ctx=4096)), ps(ps_entry(ctx=8192)))
+    server.on("GET", "/api/version", Reply(body={"version": "0.12.6"}))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
+    server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
+    result = run(server, name="gemma3:270m", options={"num_ctx": 8192})
+    assert result["changed"] is True
+    assert result["models"][0]["action"] == "reloaded"
+
+
+def test_current_server_reporting_the_configured_value_reloads(server):
+    """From 0.15.5 /api/ps shows the actual context: 8192 for a model trained on 512 is a runner to replace."""
+    server.on("GET", "/api/ps", ps(ps_entry("all-minilm:latest", MINILM_DIGEST, ctx=8192)),
+              ps(ps_entry("all-minilm:latest", MINILM_DIGEST, ctx=512)))
+    server.on("GET", "/api/version", Reply(body={"version": "0.34.4"}))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_MINILM))
+    server.on("POST", "/api/embed", Reply(body={"model": "all-minilm:latest", "embeddings": []}))
+    result = run(server, name="all-minilm", options={"num_ctx": 8192})
+    assert result["changed"] is True
+    assert result["unverified"] == []
 
 
 def test_same_num_ctx_is_ok(server):
@@ -406,9 +465,9 @@ def test_min_gpu_percent(server, minimum, vram, failed):
 
 
 @pytest.mark.parametrize("keep_alive,words", [
-    ("300", "give the number 300"),
-    ("-1", "give the number -1"),
     ("1d", 'unknown unit "d"'),
+    ("5x", 'unknown unit "x"'),
+    ("0", "use state=unloaded"),
     (True, "not a duration"),
     ("", "invalid duration"),
     (0, "use state=unloaded"),
@@ -514,3 +573,16 @@ def test_check_mode_predicts_the_load_of_a_model_an_earlier_task_pulls(server):
     real = run(server, name="gemma3:270m", keep_alive="10m")
     assert real["failed"] is True and "not installed" in real["msg"]
     assert not mutating(server)
+
+
+@pytest.mark.parametrize("keep_alive,wire", [("-1", -1), ("300", 300), ("-1.5", -1.5)])
+def test_number_like_keep_alive_string_is_sent_as_the_number(server, keep_alive, wire):
+    """ansible-core before 2.19 templates the role's keep_alive -1 into the string "-1"."""
+    server.on("GET", "/api/ps", EMPTY_PS, ps(ps_entry(expires_at=FOREVER if wire < 0 else SOON)))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
+    server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
+    result = run(server, name="gemma3:270m", keep_alive=keep_alive)
+    assert result["changed"] is True
+    sent = server.calls("POST", "/api/generate")[0].json["keep_alive"]
+    assert sent == wire and type(sent) is type(wire)  # pylint: disable=unidiomatic-typecheck

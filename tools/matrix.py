@@ -1,0 +1,394 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ansible-core x Ollama x Python test matrix, run for real (tests/rig/rig.py), with a table at the end.
+
+    python3 tools/matrix.py ci      what CI (.ci/run, make test) runs, sized for its time budget:
+                              - every integration target on the newest Ollama with ansible-core 2.19;
+                              - the role and check_diff targets on the newest Ollama with the oldest and the
+                                newest ansible-core line (2.16, 2.21);
+                              - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
+                              - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
+    python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
+                            target, and the unit tests on every Python 3.8 ... 3.13.
+
+Each integration cell stages its own copy of the collection, starts its own rig (own ports and state; the
+builds and models come from the shared cache) with its Ollama version, runs each target with its own
+`ansible-test integration --local` (so one failure does not hide the rest) and stops its rig. Cells run
+--jobs at a time.  ansible-core comes from PyPI into one venv per line, cached outside the checkout
+($LLMOPS_MATRIX_CACHE, default /var/cache/llmops-matrix), so a warm run installs nothing.
+
+Prints one "MATRIX-CELL: <cell> <passed|FAILED|NOT RUN> ..." line per cell, the table, and
+"matrix: N passed, M failed (tests); C cells ok, F cells failed, R cells not run".  Exits 1 unless every
+cell ran and passed.  Python 3.9+ standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RIG = REPO / "tests" / "rig" / "rig.py"
+PYENV = Path(os.environ.get("PYENV_ROOT") or "/root/.pyenv") / "versions"
+CACHE = Path(os.environ.get("LLMOPS_MATRIX_CACHE") or "/var/cache/llmops-matrix")
+
+# ansible-core line -> (exact release, controller Python). The controller Pythons each line supports:
+# 2.16/2.17: 3.10-3.12; 2.18/2.19: 3.11-3.13; 2.20/2.21: 3.12-3.14 (setup.cfg/pyproject of each release).
+CORE_LINES = {
+    "2.16": ("2.16.19", "3.11"),
+    "2.17": ("2.17.14", "3.11"),
+    "2.18": ("2.18.19", "3.11"),
+    "2.19": ("2.19.14", "3.11"),
+    "2.20": ("2.20.10", "3.12"),
+    "2.21": ("2.21.5", "3.12"),
+}
+VERSIONS_CORE = "2.19"                     # the one ansible-core line that runs every Ollama version
+OLLAMA_NEWEST = "0.34.4"
+OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
+# CI runs these on the oldest and newest ansible-core line, and these on every older Ollama (see plan()).
+CI_EDGE_TARGETS = ("check_diff", "role_ollama")
+CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
+UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
+UNIT_PYTHONS_FULL = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+# Test-time packages of the integration targets (the official ollama client, requests), as in
+# tests/requirements-dev.txt.
+TARGET_PACKAGES = ("requests==2.34.2", "ollama==0.6.3")
+
+PRINT_LOCK = threading.Lock()
+
+
+def say(msg: str) -> None:
+    with PRINT_LOCK:
+        print(f"[matrix] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------- environment
+
+def pyenv_python(version: str) -> Path:
+    """The newest pyenv interpreter of that X.Y (the machine image has 3.8 ... 3.13)."""
+    found = sorted(PYENV.glob(f"{version}.*/bin/python{version}"),
+                   key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)])
+    if found:
+        return found[-1]
+    path = shutil.which(f"python{version}")
+    if path:
+        return Path(path)
+    raise SystemExit(f"matrix: no Python {version} (looked in {PYENV} and on PATH)")
+
+
+def core_venv(line: str) -> Path:
+    """One venv per ansible-core line, keyed on what it holds; created once, reused by warm runs."""
+    release, py = CORE_LINES[line]
+    key = hashlib.sha256(" ".join((release, py, *TARGET_PACKAGES)).encode()).hexdigest()[:10]
+    venv = CACHE / f"venv-core{line}-py{py}-{key}"
+    if (venv / ".complete").exists():
+        return venv
+    CACHE.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(venv, ignore_errors=True)  # a venv is not relocatable: built in place, marked complete at the end
+    t0 = time.monotonic()
+    subprocess.run([str(pyenv_python(py)), "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"ansible-core=={release}", *TARGET_PACKAGES], check=True)
+    (venv / ".complete").write_text(release + "\n")
+    say(f"venv for ansible-core {release} on Python {py}: {venv} ({time.monotonic() - t0:.0f}s)")
+    return venv
+
+
+def stage(dest: Path) -> Path:
+    coll = dest / "ansible_collections" / "llmops" / "ollama"
+    subprocess.run([str(REPO / "tools" / "stage.sh"), str(coll)], check=True)
+    return coll
+
+
+def env_with(venv: Path, extra_path: list[Path] | None = None) -> dict:
+    env = dict(os.environ)
+    path = [str(venv / "bin")] + [str(p) for p in (extra_path or [])]
+    env["PATH"] = ":".join(path + [env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(venv)
+    env.pop("PYTHONPATH", None)
+    env["ANSIBLE_LINT_SKIP_SCHEMA_UPDATE"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+# --------------------------------------------------------------------------------------------- cells
+
+class Cell:
+    def __init__(self, kind: str, core: str, ollama: str | None = None, targets: list[str] | None = None,
+                 python: str | None = None):
+        self.kind = kind                    # "integration" or "units"
+        self.core = core
+        self.ollama = ollama
+        self.targets = targets or []
+        self.python = python or CORE_LINES[core][1]
+        self.status = "NOT RUN"
+        self.passed = 0
+        self.failed = 0
+        self.failures: list[str] = []
+        self.seconds = 0.0
+        self.log: Path | None = None
+        self.note = ""
+
+    @property
+    def name(self) -> str:
+        if self.kind == "units":
+            return f"units-py{self.python}-core{self.core}"
+        return f"core{self.core}-py{self.python}-ollama{self.ollama}"
+
+
+def _line_key(line: str) -> tuple:
+    return tuple(int(part) for part in line.split("."))
+
+
+def all_targets() -> list[str]:
+    return sorted(p.name for p in (REPO / "tests" / "integration" / "targets").iterdir() if p.is_dir())
+
+
+def plan(mode: str, only: str | None) -> list[Cell]:
+    targets = all_targets()
+    modules = [t for t in targets if not t.startswith("role_")]
+    cells: list[Cell] = []
+    if mode == "ci":
+        # What fits CI's time budget on 2 cores: every target on the newest Ollama with the pinned line; the
+        # role and the rendered --check --diff on the oldest and newest line (where templating and the default
+        # callback differ); the version-sensitive module targets on every older Ollama; the unit tests on the
+        # oldest and newest managed-node Python. `make matrix` runs the whole cross product.
+        cells.append(Cell("integration", VERSIONS_CORE, OLLAMA_NEWEST, targets))
+        edge = [t for t in targets if t in CI_EDGE_TARGETS]
+        for line in (min(CORE_LINES, key=_line_key), max(CORE_LINES, key=_line_key)):
+            cells.append(Cell("integration", line, OLLAMA_NEWEST, edge))
+        for version in OLLAMA_VERSIONS:
+            if version != OLLAMA_NEWEST:
+                cells.append(Cell("integration", VERSIONS_CORE, version,
+                                  [t for t in modules if t in CI_VERSION_TARGETS]))
+        for py in UNIT_PYTHONS_CI:
+            cells.append(Cell("units", VERSIONS_CORE, python=py))
+    else:
+        for line in CORE_LINES:
+            for version in OLLAMA_VERSIONS:
+                cells.append(Cell("integration", line, version, targets))
+        for py in UNIT_PYTHONS_FULL:
+            cells.append(Cell("units", VERSIONS_CORE, python=py))
+    if only:
+        cells = [c for c in cells if re.search(only, c.name)]
+    return cells
+
+
+def run_logged(cmd: list[str], log: Path, env: dict, cwd: Path, timeout: float) -> int:
+    with open(log, "a") as f:
+        f.write(f"\n==== {time.strftime('%F %T')} {' '.join(cmd)} (cwd {cwd})\n")
+        f.flush()
+        try:
+            return subprocess.run(cmd, env=env, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False).returncode
+        except subprocess.TimeoutExpired:
+            f.write(f"\n==== TIMEOUT after {timeout:.0f}s\n")
+            return 124
+
+
+def run_integration(cell: Cell, work: Path, venv: Path) -> None:
+    coll = stage(work / "stage")
+    config = coll / "tests" / "integration" / "integration_config.yml"
+    env = env_with(venv)
+    env["LLMOPS_RIG_STATE"] = str(work / "rig")
+    env["LLMOPS_RIG_INTEGRATION_CONFIG"] = str(config)
+    env["LLMOPS_RIG_OLLAMA_VERSION"] = cell.ollama
+    env["CI"] = env.get("CI", "true")
+    rig = [sys.executable, str(RIG), "--ollama-version", cell.ollama]
+    try:
+        if run_logged(rig + ["up"], cell.log, env, REPO, 3600) != 0 or not config.is_file():
+            cell.note = "rig up failed"
+            cell.failures = list(cell.targets)
+            cell.failed = len(cell.targets)
+            return
+        src_inventory = REPO / "tests" / "integration" / "inventory"
+        if src_inventory.exists():
+            shutil.copy2(src_inventory, coll / "tests" / "integration" / "inventory")
+        for target in cell.targets:
+            t0 = time.monotonic()
+            rc = run_logged(["ansible-test", "integration", "--local", "--python", cell.python, "-v", "--color", "no",
+                             target], cell.log, env, coll, 1800)
+            dt = time.monotonic() - t0
+            if rc == 0:
+                cell.passed += 1
+                say(f"{cell.name}: {target} passed ({dt:.0f}s)")
+            else:
+                cell.failed += 1
+                cell.failures.append(target)
+                say(f"{cell.name}: {target} FAILED (exit {rc}, {dt:.0f}s; log {cell.log})")
+    finally:
+        run_logged(rig + ["down"], cell.log, env, REPO, 300)
+
+
+def run_units(cell: Cell, work: Path, venv: Path) -> None:
+    coll = stage(work / "stage")
+    interp = pyenv_python(cell.python)
+    env = env_with(venv, [interp.parent])
+    rc = run_logged([str(venv / "bin" / "python"), str(REPO / "tools" / "install_get_pip.py"), "--python", cell.python],
+                    cell.log, env, REPO, 600)
+    if rc == 0:
+        rc = run_logged([str(REPO / "tools" / "units.sh"), cell.python, "-v", "--color", "no"], cell.log, env, coll,
+                        3600)
+    text = cell.log.read_text(errors="replace")
+    counts = re.findall(r"^=+ (.*) in [0-9.]+s", text, re.M)
+    cell.passed = sum(int(n) for line in counts for n in re.findall(r"(\d+) passed", line))
+    cell.failed = sum(int(n) for line in counts for n in re.findall(r"(\d+) (?:failed|error)", line))
+    if rc != 0 and cell.failed == 0:
+        cell.failed = 1
+        cell.failures.append(f"ansible-test units exit {rc}")
+    elif cell.failed:
+        cell.failures.append(f"{cell.failed} unit tests")
+
+
+def run_cell(cell: Cell, root: Path) -> Cell:
+    work = root / cell.name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cell.log = root / f"{cell.name}.log"
+    cell.log.write_text("")
+    t0 = time.monotonic()
+    say(f"{cell.name}: start ({', '.join(cell.targets) if cell.targets else 'unit tests'}); log {cell.log}")
+    try:
+        venv = core_venv(cell.core)
+        if cell.kind == "units":
+            run_units(cell, work, venv)
+        else:
+            run_integration(cell, work, venv)
+    except Exception as exc:  # a cell that could not run is a failed cell, never a pass
+        cell.note = f"{type(exc).__name__}: {exc}"
+        cell.failed = max(cell.failed, 1)
+    cell.seconds = time.monotonic() - t0
+    ran_all = cell.kind == "units" or cell.passed + cell.failed == len(cell.targets)
+    if cell.failed == 0 and cell.passed > 0 and ran_all:
+        cell.status = "passed"
+    else:
+        cell.status = "FAILED"
+    what = f"{cell.passed} passed, {cell.failed} failed"
+    extra = f"; {cell.note}" if cell.note else ""
+    extra += f"; failed: {', '.join(cell.failures)}" if cell.failures else ""
+    with PRINT_LOCK:
+        print(f"MATRIX-CELL: {cell.name} {cell.status} ({what}, {cell.seconds:.0f}s{extra})", flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return cell
+
+
+# --------------------------------------------------------------------------------------------- report
+
+def table(cells: list[Cell]) -> str:
+    integ = [c for c in cells if c.kind == "integration"]
+    versions = [v for v in OLLAMA_VERSIONS if any(c.ollama == v for c in integ)]
+    lines = []
+    if integ:
+        head = ["ansible-core (controller Python)"] + [f"Ollama {v}" for v in versions]
+        rows = []
+        for line in CORE_LINES:
+            row = [f"{CORE_LINES[line][0]} (Python {CORE_LINES[line][1]})"]
+            used = False
+            for v in versions:
+                match = [c for c in integ if c.core == line and c.ollama == v]
+                if not match:
+                    row.append("-")
+                    continue
+                used = True
+                c = match[0]
+                modules = [t for t in all_targets() if not t.startswith("role_")]
+                scope = ("all targets" if c.targets == all_targets() else "module targets" if c.targets == modules
+                         else ", ".join(c.targets))
+                if c.status == "passed":
+                    row.append(f"pass: {scope} {c.passed}/{len(c.targets)} ({c.seconds:.0f}s)")
+                elif c.status == "NOT RUN":
+                    row.append("NOT RUN")
+                else:
+                    row.append(f"FAIL: {', '.join(c.failures) or c.note} ({c.passed}/{len(c.targets)})")
+            if used:
+                rows.append(row)
+        widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+        fmt = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
+        lines.append(fmt.format(*head))
+        lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        lines += [fmt.format(*r) for r in rows]
+    for c in cells:
+        if c.kind == "units":
+            status = "pass" if c.status == "passed" else c.status
+            lines.append(f"unit tests, Python {c.python} (ansible-core {CORE_LINES[c.core][0]}): {status}, "
+                         f"{c.passed} passed, {c.failed} failed ({c.seconds:.0f}s)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    p.add_argument("mode", choices=["ci", "full", "list", "prepare"],
+                   help="ci: the CI subset; full: the cross product; list: print the CI cells; prepare: venvs + "
+                        "Ollama builds only")
+    p.add_argument("--full", action="store_true", help="with list/prepare: the full cross product")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("LLMOPS_MATRIX_JOBS") or 3),
+                   help="cells run at the same time (default $LLMOPS_MATRIX_JOBS or 3)")
+    p.add_argument("--only", help="regular expression: run only the cells whose name matches")
+    p.add_argument("--targets",
+                   help="regular expression: run only the integration targets that match (reruns; such a cell counts "
+                        "only its targets)")
+    p.add_argument("--work", default=os.environ.get("LLMOPS_MATRIX_WORK"),
+                   help="directory for staged copies and logs (default: a new directory under /tmp)")
+    args = p.parse_args(argv)
+    mode = "full" if args.mode == "full" or args.full else "ci"
+    cells = plan(mode, args.only)
+    if args.targets:
+        for c in cells:
+            c.targets = [t for t in c.targets if re.search(args.targets, t)]
+        cells = [c for c in cells if c.kind == "units" or c.targets]
+    if args.mode == "list":
+        for c in cells:
+            print(c.name, " ".join(c.targets))
+        return 0
+    t_start = time.monotonic()
+    # Builds and venvs first, one at a time (they need the cores, and each has its own lock).
+    for version in sorted({c.ollama for c in cells if c.ollama}, key=lambda v: v != OLLAMA_NEWEST):
+        t0 = time.monotonic()
+        rc = subprocess.run([sys.executable, str(RIG), "--ollama-version", version, "build"], check=False).returncode
+        say(f"ollama {version}: build/cache check exit {rc} ({time.monotonic() - t0:.0f}s)")
+    for line in sorted({c.core for c in cells}):
+        core_venv(line)
+    say(f"prepared in {time.monotonic() - t_start:.0f}s")
+    if args.mode == "prepare":
+        return 0
+    if args.work:
+        root = Path(args.work)
+    else:
+        root = Path(subprocess.check_output(["mktemp", "-d", "/tmp/llmops-matrix.XXXXXX"], text=True).strip())
+    root.mkdir(parents=True, exist_ok=True)
+    say(f"{len(cells)} cells, {args.jobs} at a time; logs in {root}")
+    # Longest first: the role target cells, then module-only cells, then unit tests.
+    order = sorted(cells, key=lambda c: (c.kind != "integration", -len(c.targets)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        list(pool.map(lambda c: run_cell(c, root), order))
+    total = time.monotonic() - t_start
+    print()
+    print(f"=== matrix ({mode}): ansible-core x Ollama, real server (tests/rig/rig.py)")
+    print(table(cells))
+    ok = [c for c in cells if c.status == "passed"]
+    bad = [c for c in cells if c.status == "FAILED"]
+    not_run = [c for c in cells if c.status == "NOT RUN"]
+    tests_passed = sum(c.passed for c in cells)
+    tests_failed = sum(c.failed for c in cells) + sum(len(c.targets) or 1 for c in not_run)
+    (root / "matrix.json").write_text(json.dumps([{
+        "cell": c.name, "kind": c.kind, "core": CORE_LINES[c.core][0], "python": c.python, "ollama": c.ollama,
+        "targets": c.targets, "status": c.status, "passed": c.passed, "failed": c.failed, "failures": c.failures,
+        "seconds": round(c.seconds), "note": c.note} for c in cells], indent=2) + "\n")
+    print(f"matrix: {tests_passed} passed, {tests_failed} failed (tests); {len(ok)} cells ok, {len(bad)} cells failed, "
+          f"{len(not_run)} cells not run; {total:.0f}s")
+    return 0 if ok and not bad and not not_run else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
