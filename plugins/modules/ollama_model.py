@@ -161,6 +161,9 @@ options:
       quantize:
         description:
           - Quantize the weights while building. Ollama can only quantize from F16, BF16 or F32 weights.
+          - Ollama 0.34 and later quantize only safetensors imports at create time, so they refuse to quantize an
+            installed model (GGUF); the task then fails with the server's reason. Earlier servers quantize any
+            installed F16, BF16 or F32 model.
         type: str
         choices: [F32, F16, BF16, Q8_0, Q4_K_S, Q4_K_M, Q4_K]
   stall_timeout:
