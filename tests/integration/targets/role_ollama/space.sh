@@ -3,13 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Sourced by runme.sh. Disk space before pulls: ollama_models_dir on a 16 MiB tmpfs, a model of ~290 MB that
-# the rig server does not have. The role must fail before pulling, naming what the pull adds (the registry
-# manifest's layer sizes) and what the filesystem has free, and the server must still not have the model.
+# Sourced by runme.sh. Disk space before pulls: ollama_models_dir on a 16 MiB tmpfs, and a model of ~46 MB whose
+# blobs the rig server does not have (the embedding model, deleted first: its blobs go with it; the cleanup pulls
+# it back). The role must fail before pulling, naming what the pull adds (the registry manifest's sizes of the
+# blobs the server lacks) and what the filesystem has free, and the server must still not have the model.
 
-variant=$(sed -n 's/^ollama_chat_variant_model: *//p' "$config" | tr -d "\"'")
+variant=$(sed -n 's/^ollama_embed_model: *//p' "$config" | tr -d "\"'")
 url=$(sed -n 's/^ollama_url: *//p' "$config" | tr -d "\"'")
-# Another target may have left the variant installed: start without it.
 ansible -i inventory localhost -m llmops.ollama.ollama_model -a "name=$variant state=absent url=$url" >/dev/null
 small=$work/small-models
 mkdir -p "$small"
