@@ -99,7 +99,8 @@ def _pack(members: list, dest: Path, version: tuple) -> None:
     tmp.replace(dest)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (also rig.py's)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -136,7 +137,7 @@ def build_version(cache: Path, root: Path, version: str, arch: str = "amd64") ->
     names = {f"ollama-linux-{arch}.{ext}": base, f"ollama-linux-{arch}-rocm.{ext}": rocm}
     for name, members in names.items():
         _pack(members, out / name, ver)
-    lines = [f"{_sha256(out / name)}  ./{name}\n" for name in sorted(names)]
+    lines = [f"{sha256_file(out / name)}  ./{name}\n" for name in sorted(names)]
     (out / "sha256sum.txt").write_text("".join(lines))
     stamp_file.write_text(json.dumps(stamp) + "\n")
     return out

@@ -681,16 +681,8 @@ def api_show_caps(url: str, model: str) -> list[str]:
     return json.loads(body).get("capabilities") or []
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def upload_blob(url: str, path: Path) -> str:
-    digest = "sha256:" + sha256_file(path)
+    digest = "sha256:" + release_mirror.sha256_file(path)
     st, _hdrs, _body = http_request(f"{url}/api/blobs/{digest}", "HEAD")
     if st == 200:
         return digest
