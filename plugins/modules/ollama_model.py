@@ -612,13 +612,17 @@ class Run:
                 self._manifests[name.key] = (None, None, exc)
         return self._manifests[name.key]
 
+    def fail_if_unknown(self, name, exc):
+        """A registry that answers 404 does not have the model: fail as the pull would, before anything changes."""
+        if exc is not None and exc.status == 404:
+            self.fail(f"The registry has no model {name.raw!r}: {exc}")
+
     def registry_digest(self, name):
         """The registry's manifest digest for ``name`` (bare hex), or None with a warning when it cannot tell."""
         digest, dummy, exc = self.manifest(name)
         if exc is None:
             return digest
-        if exc.status == 404:
-            self.fail(f"The registry has no model {name.raw!r}: {exc}")
+        self.fail_if_unknown(name, exc)
         if self.check:
             self.mod.warn(f"Could not ask the registry for the manifest of {name.raw}, so check mode assumes it "
                           f"changes: {exc}")
@@ -651,8 +655,7 @@ class Run:
         blobs, unsized = {}, []
         for name in pulls:
             dummy, manifest, exc = self.manifest(name)
-            if exc is not None and exc.status == 404:
-                self.fail(f"The registry has no model {name.raw!r}: {exc}")
+            self.fail_if_unknown(name, exc)
             found = manifest_blobs(manifest)
             if exc is not None or not found:
                 unsized.append(f"{name.raw} ({exc or 'its manifest lists no blob sizes'})")
