@@ -3,7 +3,7 @@
 #   make venv         .venv with the pinned dev tools (tests/requirements-dev.txt)
 #   make sanity       ansible-test sanity --python $(PY)   (all tests, no ignore files)
 #   make units        ansible-test units --venv --python $(PY)
-#   make lint         antsibull-changelog lint + ansible-lint --profile production
+#   make lint         antsibull-changelog lint + ansible-lint --profile production + .ci/run's self-test
 #   make docs         antsibull-docs lint-collection-docs --plugin-docs + the docsite, built offline
 #   make galaxy       build the tarball and run galaxy-importer on it (offline, ansible-test stage off)
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
@@ -78,6 +78,7 @@ units: get-pip
 	@cd $(STAGE) && $(CURDIR)/tools/units.sh $(PY) $(ANSIBLE_TEST_OPTS)
 
 lint: $(STAMP)
+	tools/ci-run-selftest.sh
 	@tools/stage.sh $(STAGE)
 	cd $(STAGE) && antsibull-changelog lint -v
 	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
