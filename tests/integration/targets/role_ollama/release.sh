@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154,SC2034  # sourced by runme.sh: config, work, ollama_bin, changed, failed live there
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced by runme.sh with ROLE_OLLAMA_PART=install (target role_install): config, work, ollama_bin, changed, failed live there
 # Copyright (c) 2026, llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later

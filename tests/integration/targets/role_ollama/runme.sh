@@ -7,7 +7,9 @@
 # archive of the rig's ollama binary into a temp prefix, service manager none, models pulled from the
 # rig registry, an alias, a custom model, warm models. Proves: check mode first predicts and changes
 # nothing, the real run changes, the second run and a second check run report changed=0; the
-# systemd drop-in renders (check + diff, no systemd here); the warm-at-boot script loads the models.
+# systemd drop-in renders (check + diff, no systemd here); the warm-at-boot script loads the models;
+# secrets stay hidden (security.sh). With ROLE_OLLAMA_PART=install (target role_install) it runs the
+# install path instead: upstream's release layout from the rig's mirror (release.sh), disk space (space.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,8 +77,23 @@ run_role() {  # run_role NAME [ansible-playbook options]
   grep -E '^localhost +:' "$work/$name.log"
 }
 
-# A local release archive (bin/ollama, the layout of ollama-linux-amd64.tgz) from the rig's binary.
 ollama_bin=$(sed -n 's/^ollama_bin: *//p' "$config" | tr -d "\"'")
+
+# The install path (release mirror, disk space) is the target role_install: its runme.sh runs this script with
+# ROLE_OLLAMA_PART=install, so both halves share the helpers above and the cleanup, and each half is its own
+# target in the matrix (tools/matrix.py).
+if [ "${ROLE_OLLAMA_PART:-core}" = install ]; then
+  # 8. The real install path against the rig's release mirror (release.sh).
+  # shellcheck source-path=SCRIPTDIR source=release.sh
+  source "$here/release.sh"
+  # 9. Disk space is checked before pulling (space.sh).
+  # shellcheck source-path=SCRIPTDIR source=space.sh
+  source "$here/space.sh"
+  echo "role_install: all checks passed"
+  exit 0
+fi
+
+# A local release archive (bin/ollama, the layout of ollama-linux-amd64.tgz) from the rig's binary.
 mkdir -p "$work/src/bin"
 cp "$ollama_bin" "$work/src/bin/ollama"
 tar -C "$work/src" -czf "$work/ollama-linux-amd64.tgz" bin
@@ -132,10 +149,5 @@ ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
 # 7. Secret handling of the role and gather_facts: false (issue 9): see security.sh.
 # shellcheck source=security.sh
 . "$here/security.sh"
-# 8. The real install path against the rig's release mirror (release.sh).
-# shellcheck source-path=SCRIPTDIR source=release.sh
-source "$here/release.sh"
-# 9. Disk space is checked before pulling (space.sh).
-# shellcheck source-path=SCRIPTDIR source=space.sh
-source "$here/space.sh"
+# 8 and 9 (install path, disk space): the target role_install.
 echo "role_ollama: all checks passed"
