@@ -80,17 +80,22 @@ class OllamaModule:
         self.module.warn(message)
 
     def run(self, fn):
+        # The expected failures are reported after their except block: inside it, ansible-core before 2.19 adds
+        # the Python traceback to the result at -vvv, which is noise for a plain "bad value" or server message.
+        failure, result = None, {}
         try:
             if self.params["timeout"] <= 0:
                 raise ModuleFailure(f"timeout must be greater than 0, got {self.params['timeout']:g}")
             self.client  # validate url before deciding anything  # pylint: disable=pointless-statement
             result = fn(self)
         except ModuleFailure as exc:
-            self.module.fail_json(msg=str(exc), **exc.result)
+            failure = dict(exc.result, msg=str(exc))
         except (InvalidName, InvalidKeepAlive) as exc:
-            self.module.fail_json(msg=str(exc))
+            failure = dict(msg=str(exc))
         except OllamaError as exc:
-            self.module.fail_json(msg=str(exc), error=exc.as_dict())
+            failure = dict(msg=str(exc), error=exc.as_dict())
         except Exception as exc:  # an unexpected bug: fail with the traceback rather than a Python crash
-            self.module.fail_json(msg=f"Unexpected error: {exc}", exception=traceback.format_exc())
+            failure = dict(msg=f"Unexpected error: {exc}", exception=traceback.format_exc())
+        if failure is not None:
+            self.module.fail_json(**failure)
         self.module.exit_json(**result)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -231,6 +233,10 @@ def run_module(module, args, check_mode=False, diff=False):
         raise SystemExit(0)
 
     def fail_json(self, msg, **kwargs):
+        # As ansible-core before 2.19 does at -vvv: a failure reported while an exception is being handled
+        # carries its traceback. Expected failures (bad values, server answers) must not.
+        if "exception" not in kwargs and sys.exc_info()[2] is not None:
+            kwargs["exception"] = "".join(traceback.format_exception(*sys.exc_info()))
         captured.update(kwargs)
         captured["msg"] = msg
         captured["failed"] = True
