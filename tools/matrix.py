@@ -142,6 +142,7 @@ class Cell:
         self.failures: list[str] = []
         self.flaky: list[str] = []          # targets that passed only on a second attempt
         self.seconds = 0.0
+        self.cpu: dict[str, float] = {}     # target (or "units") -> CPU seconds of its test-side processes
         self.log: Path | None = None
         self.note = ""
 
@@ -191,16 +192,32 @@ def plan(mode: str, only: str | None) -> list[Cell]:
     return cells
 
 
-def run_logged(cmd: list[str], log: Path, env: dict, cwd: Path, timeout: float) -> int:
+def run_logged(cmd: list[str], log: Path, env: dict, cwd: Path, timeout: float, cpu: list | None = None) -> int:
+    """Run cmd with its output appended to log; its exit status (124 on timeout). With cpu, appends the CPU
+    seconds (user + system) the command and every descendant it waited for used: what a cell costs the machine,
+    which wall time on a shared 2-core box does not tell (the rig's daemons run in their own sessions and are
+    not counted)."""
     with open(log, "a") as f:
         f.write(f"\n==== {time.strftime('%F %T')} {' '.join(cmd)} (cwd {cwd})\n")
         f.flush()
-        try:
-            return subprocess.run(cmd, env=env, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False).returncode
-        except subprocess.TimeoutExpired:
-            f.write(f"\n==== TIMEOUT after {timeout:.0f}s\n")
-            return 124
+        proc = subprocess.Popen(cmd, env=env, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = 124
+                f.write(f"\n==== TIMEOUT after {timeout:.0f}s\n")
+                break
+            time.sleep(0.2)
+        if cpu is not None:
+            cpu.append(usage.ru_utime + usage.ru_stime)
+        return proc.returncode
 
 
 def run_integration(cell: Cell, work: Path, venv: Path) -> None:
@@ -224,7 +241,8 @@ def run_integration(cell: Cell, work: Path, venv: Path) -> None:
         for target in cell.targets:
             t0 = time.monotonic()
             command = ["ansible-test", "integration", "--local", "--python", cell.python, "-v", "--color", "no", target]
-            rc = run_logged(command, cell.log, env, coll, 1800)
+            cpu: list = []
+            rc = run_logged(command, cell.log, env, coll, 1800, cpu)
             for attempt in range(RETRIES):
                 if rc == 0:
                     break
@@ -232,18 +250,19 @@ def run_integration(cell: Cell, work: Path, venv: Path) -> None:
                 # once exited with status 2 while three rigs loaded models at once). One more attempt, and the
                 # flake stays visible: a FLAKY line, the cell's note and the table say which target needed it.
                 say(f"{cell.name}: {target} FAILED on attempt {attempt + 1} (exit {rc}); running it again")
-                rc = run_logged(command, cell.log, env, coll, 1800)
+                rc = run_logged(command, cell.log, env, coll, 1800, cpu)
                 if rc == 0:
                     cell.flaky.append(target)
                     say(f"FLAKY: {cell.name}: {target} passed only on attempt {attempt + 2} (log {cell.log})")
             dt = time.monotonic() - t0
+            cell.cpu[target] = sum(cpu)
             if rc == 0:
                 cell.passed += 1
-                say(f"{cell.name}: {target} passed ({dt:.0f}s)")
+                say(f"{cell.name}: {target} passed ({dt:.0f}s, cpu {sum(cpu):.0f}s)")
             else:
                 cell.failed += 1
                 cell.failures.append(target)
-                say(f"{cell.name}: {target} FAILED (exit {rc}, {dt:.0f}s; log {cell.log})")
+                say(f"{cell.name}: {target} FAILED (exit {rc}, {dt:.0f}s, cpu {sum(cpu):.0f}s; log {cell.log})")
     finally:
         run_logged(rig + ["down"], cell.log, env, REPO, 300)
 
@@ -255,8 +274,10 @@ def run_units(cell: Cell, work: Path, venv: Path) -> None:
     rc = run_logged([str(venv / "bin" / "python"), str(REPO / "tools" / "install_get_pip.py"), "--python", cell.python],
                     cell.log, env, REPO, 600)
     if rc == 0:
+        cpu: list = []
         rc = run_logged([str(REPO / "tools" / "units.sh"), cell.python, "-v", "--color", "no"], cell.log, env, coll,
-                        3600)
+                        3600, cpu)
+        cell.cpu["units"] = sum(cpu)
     text = cell.log.read_text(errors="replace")
     counts = re.findall(r"^=+ (.*) in [0-9.]+s", text, re.M)
     cell.passed = sum(int(n) for line in counts for n in re.findall(r"(\d+) passed", line))
@@ -403,7 +424,18 @@ def main(argv=None) -> int:
     (root / "matrix.json").write_text(json.dumps([{
         "cell": c.name, "kind": c.kind, "core": CORE_LINES[c.core][0], "python": c.python, "ollama": c.ollama,
         "targets": c.targets, "status": c.status, "passed": c.passed, "failed": c.failed, "failures": c.failures,
-        "seconds": round(c.seconds), "note": c.note} for c in cells], indent=2) + "\n")
+        "seconds": round(c.seconds), "cpu_seconds": {k: round(v) for k, v in c.cpu.items()}, "note": c.note}
+        for c in cells], indent=2) + "\n")
+    # Where the machine's time goes, summed over the cells: what to make cheaper when CI grows (wall times on a
+    # shared box mostly measure the neighbours).
+    by_target: dict[str, float] = {}
+    for c in cells:
+        for target, seconds in c.cpu.items():
+            by_target[target] = by_target.get(target, 0.0) + seconds
+    if by_target:
+        ranked = sorted(by_target.items(), key=lambda kv: -kv[1])
+        print("matrix cpu (test-side processes, all cells): " + ", ".join(f"{t} {v:.0f}s" for t, v in ranked)
+              + f"; total {sum(by_target.values()):.0f}s")
     print(f"matrix: {tests_passed} passed, {tests_failed} failed (tests); {len(ok)} cells ok, {len(bad)} cells failed, "
           f"{len(not_run)} cells not run; {total:.0f}s")
     return 0 if ok and not bad and not not_run else 1
