@@ -344,7 +344,6 @@ diff:
       sample: "gemma3:270m@e7d36fb2c3b3\n"
 """
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import (
@@ -366,6 +365,8 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidName,
+    bare_digest,
+    parse_digest,
     parse_name,
     parse_names,
     short_digest,
@@ -402,7 +403,6 @@ ARGUMENT_SPEC = dict(
     free_space_margin=dict(type="int", default=1024),
 )
 
-_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 _LIST_PARAMETERS = ("stop",)
 _PLAN_TIMEOUT = 10.0
 _REGISTRY_WORKERS = 8
@@ -418,11 +418,10 @@ def decide(params):
     state = params["state"]
     digest = None
     if params["digest"] is not None:
-        match = _DIGEST.match(params["digest"].strip())
-        if not match:
+        digest = parse_digest(params["digest"])
+        if digest is None:
             raise ModuleFailure(f"digest {params['digest']!r} is not a sha256 digest (64 hex characters, "
                                 "optionally prefixed with 'sha256:')")
-        digest = match.group(1).lower()
     for option, value in (("digest", digest), ("create", params["create"])):
         if value is None:
             continue
@@ -452,10 +451,6 @@ def decide(params):
             if not all(isinstance(item, (str, int, float, bool)) for item in values):
                 raise ModuleFailure(f"create.parameters.{key}: {value!r} is not a string, number, boolean or list of them")
     return names, digest, create
-
-
-def bare(digest):
-    return (digest or "").split(":", 1)[-1].lower() or None
 
 
 def listing(index):
@@ -607,7 +602,7 @@ class Run:
             try:
                 digest, manifest = registry_manifest(name, insecure=self.params["insecure"],
                                                      timeout=timeout or self.params["timeout"])
-                self._manifests[name.key] = (bare(digest), manifest, None)
+                self._manifests[name.key] = (bare_digest(digest), manifest, None)
             except RegistryError as exc:
                 self._manifests[name.key] = (None, None, exc)
         return self._manifests[name.key]
@@ -638,8 +633,8 @@ class Run:
         before = self.before.get(name.key)
         if self.params["state"] == "latest":
             served = self.manifest(name)[0]
-            return served is None or served != bare((before or {}).get("digest"))
-        return before is None or digest is not None and bare(before.get("digest")) != digest
+            return served is None or served != bare_digest((before or {}).get("digest"))
+        return before is None or digest is not None and bare_digest(before.get("digest")) != digest
 
     def present_blobs(self, digests):
         """Which of ``digests`` the server has (``HEAD /api/blobs``), each asked once per run."""
@@ -715,8 +710,8 @@ class Run:
         entry = {
             "name": (after or before or {}).get("name") or name.short,
             "action": action,
-            "digest_before": bare((before or {}).get("digest")),
-            "digest_after": bare((after or {}).get("digest")),
+            "digest_before": bare_digest((before or {}).get("digest")),
+            "digest_after": bare_digest((after or {}).get("digest")),
             "size": (after or {}).get("size"),
         }
         if pull is not None:
@@ -730,7 +725,7 @@ class Run:
 
     def present(self, name, digest):
         before = self.before.get(name.key)
-        if before is not None and (digest is None or bare(before.get("digest")) == digest):
+        if before is not None and (digest is None or bare_digest(before.get("digest")) == digest):
             self.entries.append(self.model_entry(name, "unchanged", before, before))
             return
         action = "pulled" if before is None else "updated"
@@ -745,7 +740,7 @@ class Run:
             self.predict_pull(name, before, expected)
             return
         stats, after = self.pull(name)
-        got = bare((after or {}).get("digest"))
+        got = bare_digest((after or {}).get("digest"))
         self.changed = True
         if digest is not None and got != digest:
             message = (f"Pulled {name.raw} has digest sha256:{got}, not the pinned sha256:{digest}")
@@ -757,7 +752,7 @@ class Run:
                 except OllamaError as exc:
                     message += f"; deleting it again failed: {exc}"
             else:
-                message += f"; it replaced the installed sha256:{bare(before.get('digest'))}"
+                message += f"; it replaced the installed sha256:{bare_digest(before.get('digest'))}"
             self.fail(message)
         self.entries.append(self.model_entry(name, action, before, after, pull=stats))
         self.actions.append(f"Pulled {name.raw} ({format_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
@@ -774,7 +769,7 @@ class Run:
     def latest(self, name):
         """Pull only what the registry serves with another digest; check mode and the real run decide alike."""
         before = self.before.get(name.key)
-        digest_before = bare((before or {}).get("digest"))
+        digest_before = bare_digest((before or {}).get("digest"))
         served = self.registry_digest(name)
         if served is not None and served == digest_before:
             self.entries.append(self.model_entry(name, "unchanged", before, before))
@@ -784,7 +779,7 @@ class Run:
             return
         # The registry serves another digest, or could not be asked: Ollama pulls and checks it.
         stats, after = self.pull(name)
-        digest_after = bare((after or {}).get("digest"))
+        digest_after = bare_digest((after or {}).get("digest"))
         if before is None:
             action = "pulled"
         elif digest_after != digest_before:
@@ -891,7 +886,7 @@ class Run:
                 continue
             self.delete(item, index, doomed, " (exclusive)")
             self.predicted[key] = None
-            self.removed.append({"name": item["name"], "digest": bare(item.get("digest")), "size": item.get("size")})
+            self.removed.append({"name": item["name"], "digest": bare_digest(item.get("digest")), "size": item.get("size")})
 
 
 # ------------------------------------------------------------------------------------------------------- report
