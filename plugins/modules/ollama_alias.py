@@ -199,7 +199,7 @@ def refuse_losing_a_model(current, source_name, index, client):
                         "the model; nothing was changed")
 
 
-def manage(mod):
+def run(mod):
     alias, source = decide(mod.params)
     client = mod.client
     index = index_tags(client.tags())
@@ -247,7 +247,7 @@ def manage(mod):
 
 
 def main():
-    OllamaModule(ARGUMENT_SPEC).run(manage)
+    OllamaModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -891,44 +891,44 @@ class Run:
 
 # ------------------------------------------------------------------------------------------------------- report
 
-def manage(mod):
+def run(mod):
     names, digest, create = decide(mod.params)
     state = mod.params["state"]
-    run = Run(mod)
-    run.before = index_tags(mod.client.tags())
-    doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
+    job = Run(mod)
+    job.before = index_tags(mod.client.tags())
+    doomed = {name.key for name in names if name.key in job.before} if state == "absent" else set()
     if state == "latest":
-        run.ask_registries(names)
+        job.ask_registries(names)
     if mod.params["models_dir"] and create is None and state in ("present", "latest"):
-        run.check_space(names, digest)
+        job.check_space(names, digest)
     for name in names:
         if create is not None:
-            run.create(name, create)
+            job.create(name, create)
         elif state == "present":
-            run.present(name, digest)
+            job.present(name, digest)
         elif state == "latest":
-            run.latest(name)
+            job.latest(name)
         else:
-            run.absent(name, doomed)
+            job.absent(name, doomed)
     if mod.params["exclusive"]:
-        run.exclusive(names)
-    result = {"changed": run.changed, "models": run.entries, "removed": run.removed, "actions": run.actions}
+        job.exclusive(names)
+    result = {"changed": job.changed, "models": job.entries, "removed": job.removed, "actions": job.actions}
     if mod.diff_mode:
         if mod.check_mode:
-            after = dict(run.before)
-            for key, item in run.predicted.items():
+            after = dict(job.before)
+            for key, item in job.predicted.items():
                 if item is None:
                     after.pop(key, None)
                 else:
                     after[key] = item
         else:
-            after = run.fresh_index() if run.changed else run.before
-        result["diff"] = {"before": diff_text(listing(run.before)), "after": diff_text(listing(after))}
+            after = job.fresh_index() if job.changed else job.before
+        result["diff"] = {"before": diff_text(listing(job.before)), "after": diff_text(listing(after))}
     return result
 
 
 def main():
-    OllamaModule(ARGUMENT_SPEC).run(manage)
+    OllamaModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":
