@@ -398,9 +398,10 @@ def test_exclusive_create_check_mode_predicts_the_base_deletion_of_the_real_run(
     real = run(server, diff=True, name="bot", create=CREATE, exclusive=True)
     assert real["changed"] is True
     assert [r["name"] for r in real["removed"]] == [r["name"] for r in check["removed"]]
-    assert [line.split(" (")[0] for line in real["actions"]] == ["Pulled gemma3:270m", "Created bot from gemma3:270m",
-                                                                "Deleted gemma3:270m"]
+    done = [line.split(" (")[0] for line in real["actions"]]
+    assert done == ["Pulled gemma3:270m", "Created bot from gemma3:270m", "Deleted gemma3:270m"]
     assert real["diff"]["after"] == "bot:latest@bbbbbbbbbbbb\n"
+
 
 def test_create_error_line_fails_with_server_text(server):
     server.on("GET", "/api/tags", tags(model("gemma3:270m")))
