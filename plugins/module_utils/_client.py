@@ -922,12 +922,6 @@ def _origin(url):
     return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
-def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None, headers=None,
-                             clock=time.monotonic):
-    """``sha256:<hex>`` of the manifest the registry serves for ``name`` (see registry_manifest)."""
-    return registry_manifest(name, insecure, timeout, validate_certs, opener, headers, clock)[0]
-
-
 def manifest_blobs(manifest):
     """``{digest: size}`` of every blob a manifest references (its layers and its config)."""
     blobs = {}
