@@ -99,7 +99,8 @@ options:
     description:
       - With O(state=present) or O(state=latest), also delete every installed model that is not named in
         O(name), aliases included. Deletions happen only after all pulls succeeded.
-      - Check mode and diff mode list exactly which models would go.
+      - Check mode and diff mode list exactly which models would go (a base that O(create) pulls is not named, so
+        it goes too).
     type: bool
     default: false
   models_dir:
