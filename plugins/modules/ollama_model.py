@@ -568,7 +568,7 @@ def create_body(name, spec):
     return body
 
 
-# ---------------------------------------------------------------------------------------------------------- act
+# ------------------------------------------------------------------------------------------------- plan, act
 
 class Run:
     """One module run: plan() decides every step first (reads only), then predict() reports the plan (check mode)
@@ -932,6 +932,8 @@ class Run:
         self.actions.append(f"{'Created' if step.action == 'created' else 'Rebuilt'} {name.raw} from "
                             f"{spec['from']}{step.why}")
 
+
+# ------------------------------------------------------------------------------------------------------ the plan
 
 class Step:
     """What the run does about one named model, decided before anything changes.
