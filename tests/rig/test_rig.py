@@ -11,11 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from riglib import build, config, instance, models, registry
+from riglib import build, config, instance, models, procs, registry
 from riglib.cli import main
 from riglib.output import RigError
 
@@ -73,6 +74,25 @@ def test_build_complete_needs_llama_server_only_where_ollama_does(tmp_path, vers
     if llama_server:
         (tmp_path / "llama-server").write_text("")
     assert build.build_complete(tmp_path) is complete
+
+
+def test_cache_lock_makes_a_second_holder_wait_and_says_for_what(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(config, "CACHE", tmp_path)
+    order = []
+
+    def second():
+        with procs.cache_lock(".rig.lock", "another rig using the cache"):
+            order.append("second")
+
+    with procs.cache_lock(".rig.lock", "another rig using the cache"):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive()  # flock: the second open of the lock file waits
+        order.append("first")
+    waiter.join(5)
+    assert order == ["first", "second"]
+    assert f"waiting for another rig using the cache (lock {tmp_path / '.rig.lock'})" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------------ templates

@@ -14,7 +14,7 @@ from pathlib import Path
 from riglib import config
 from riglib.net import free_port
 from riglib.output import die, log, step
-from riglib.procs import base_env, pid_alive
+from riglib.procs import base_env, cache_lock, pid_alive
 
 
 def ollama_bin_path(args) -> Path:
@@ -144,23 +144,9 @@ def build_complete(d: Path | None = None) -> bool:
     return not config.needs_llama_server() or (d / "llama-server").is_file()
 
 
-class build_lock:
+def build_lock() -> cache_lock:
     """One builder per version: building v0.34.4 (about 15-30 min) must not hold up rigs of other versions."""
-
-    def __enter__(self):
-        import fcntl
-        config.CACHE.mkdir(parents=True, exist_ok=True)
-        self.f = open(config.CACHE / f".build-{config.OLLAMA_VERSION}.lock", "w")
-        try:
-            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"waiting for another build of ollama v{config.OLLAMA_VERSION} (lock {self.f.name})")
-            fcntl.flock(self.f, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-        return False
+    return cache_lock(f".build-{config.OLLAMA_VERSION}.lock", f"another build of ollama v{config.OLLAMA_VERSION}")
 
 
 def run_logged(cmd: list[str], logfile: Path, t0: float, label: str, env: dict | None = None,

@@ -14,7 +14,7 @@ from riglib.models import ensure_seed, Seed
 from riglib.net import free_port, http_request
 from riglib.ollama import api_tags, api_version, pull_and_verify, start_ollama
 from riglib.output import die, log, RigError, step
-from riglib.procs import pidfile_proc_alive, stop_named
+from riglib.procs import cache_lock, pidfile_proc_alive, stop_named
 from riglib.registry import (
     ensure_registry_models,
     ensure_registry_packages,
@@ -26,25 +26,6 @@ from riglib.registry import (
     start_registry,
     stop_registry,
 )
-
-
-class cache_lock:
-    """Serialise cache writers (two rigs starting at once must not import/push twice)."""
-
-    def __enter__(self):
-        import fcntl
-        config.CACHE.mkdir(parents=True, exist_ok=True)
-        self.f = open(config.CACHE / ".rig.lock", "w")
-        try:
-            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log("waiting for another rig using the cache (lock {})".format(config.CACHE / ".rig.lock"))
-            fcntl.flock(self.f, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-        return False
 
 
 def read_rig_json() -> dict | None:
@@ -117,7 +98,7 @@ def _cmd_up(args) -> None:
     while len({reg_port, front_port, ollama_port}) < 3:
         front_port, ollama_port = free_port(), free_port()
     seed = Seed(binpath)
-    with cache_lock():
+    with cache_lock(".rig.lock", "another rig using the cache"):  # two rigs must not import/push twice
         try:
             seedinfo = ensure_seed(seed)
             digests = ensure_registry_models(seed)

@@ -1,4 +1,5 @@
-"""The rig's daemons: start them in their own session, find them by pid file, stop their process group."""
+"""The rig's daemons (start them in their own session, find them by pid file, stop their process group), and the
+locks between rig processes that share the cache."""
 
 from __future__ import annotations
 
@@ -122,3 +123,26 @@ def base_env() -> dict:
     for k in ("NO_PROXY", "no_proxy"):
         env[k] = no_proxy + ("," + env[k] if env.get(k) else "")
     return env
+
+
+class cache_lock:
+    """An exclusive lock on ``<cache>/<name>`` between rig processes (flock), saying what it waits for."""
+
+    def __init__(self, name: str, holder: str):
+        self.path = config.CACHE / name
+        self.holder = holder
+
+    def __enter__(self):
+        import fcntl
+        config.CACHE.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, "w")
+        try:
+            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for {self.holder} (lock {self.path})")
+            fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+        return False
