@@ -4,6 +4,7 @@
 #   make sanity       ansible-test sanity --python $(PY)   (all tests, no ignore files)
 #   make units        ansible-test units --venv --python $(PY)
 #   make lint         antsibull-changelog lint + ansible-lint --profile production + .ci/run's self-test
+#                     + the rig's own tests (pytest tests/rig)
 #   make docs         antsibull-docs lint-collection-docs --plugin-docs + the docsite, built offline
 #   make galaxy       build the tarball and run galaxy-importer on it (offline, ansible-test stage off)
 #   make integration  tests/rig/rig.py up; ansible-test integration; rig.py down (always)
@@ -49,7 +50,7 @@ RIG := tests/rig/rig.py
 .PHONY: help venv get-pip sanity units lint docs galaxy integration test matrix matrix-ci demo clean
 
 help:
-	@sed -n '3,13p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -80,6 +81,7 @@ units: get-pip
 lint: $(STAMP)
 	tools/ci-run-selftest.sh
 	@tools/stage.sh $(STAGE)
+	cd $(STAGE) && PYTHONDONTWRITEBYTECODE=1 python -m pytest -q -p no:cacheprovider tests/rig
 	cd $(STAGE) && antsibull-changelog lint -v
 	cd $(STAGE) && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	cd $(STAGE) && ANSIBLE_COLLECTIONS_PATH=$(TMP)/$@ ansible-lint --offline --profile production $(LINT_OPTS)

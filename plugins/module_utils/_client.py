@@ -97,6 +97,11 @@ _URL_BAD = re.compile(r"[\x00-\x20\x7f]")
 _QUOTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def backoff_delay(backoff, attempt):
+    """Seconds to wait before retry number ``attempt`` (1, 2, ...): ``backoff``, then doubled for each retry."""
+    return backoff * (2 ** (attempt - 1))
+
+
 def _describe_char(char):
     names = {"\n": "a line feed (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab", " ": "a space",
              "\x00": "a NUL byte"}
@@ -569,7 +574,7 @@ class OllamaClient:
                 text = _read_error_body(exc, deadline, self._clock)
                 if idempotent and exc.code in (502, 503, 504) and attempt < self.retries:
                     attempt += 1
-                    self._sleep(self.backoff * (2 ** (attempt - 1)))
+                    self._sleep(backoff_delay(self.backoff, attempt))
                     continue
                 raise self._fail(OllamaError, method, path, text or exc.reason, status=exc.code, server_error=text)
             except _TimeUp:
@@ -586,7 +591,7 @@ class OllamaClient:
                     raise self._fail(OllamaConnectionError, method, path, f"TLS error: {_reason(exc)}")
                 if idempotent and attempt < self.retries and not isinstance(getattr(exc, "reason", None), socket.timeout):
                     attempt += 1
-                    self._sleep(self.backoff * (2 ** (attempt - 1)))
+                    self._sleep(backoff_delay(self.backoff, attempt))
                     continue
                 raise self._fail(OllamaConnectionError, method, path, _reason(exc))
 
@@ -891,7 +896,7 @@ def pull_with_retries(client, model, insecure=False, stall_timeout=300.0, retrie
                     if attempt > 1:
                         exc.args = (f"{exc} (after {attempt} attempts)",)
                     raise
-                sleep(backoff * (2 ** (attempt - 1)))
+                sleep(backoff_delay(backoff, attempt))
     finally:
         stats.seconds = clock() - started
     stats.entry = verify_pulled(client, model)
@@ -915,12 +920,6 @@ def _origin(url):
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
-
-
-def registry_manifest_digest(name, insecure=False, timeout=30.0, validate_certs=True, opener=None, headers=None,
-                             clock=time.monotonic):
-    """``sha256:<hex>`` of the manifest the registry serves for ``name`` (see registry_manifest)."""
-    return registry_manifest(name, insecure, timeout, validate_certs, opener, headers, clock)[0]
 
 
 def manifest_blobs(manifest):

@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Ollama model names and keep_alive durations, parsed with the server's own rules.
+"""Ollama model names, digests and keep_alive durations, parsed with the server's own rules.
 
 Model names follow ``types/model/name.go`` of Ollama v0.24.0: ``[scheme://][host/][namespace/]model[:tag]``
 with the defaults ``registry.ollama.ai``, ``library`` and ``latest``. Two names denote the same model when
@@ -190,6 +190,20 @@ def short_digest(digest):
         return ""
     digest = digest.split(":", 1)[-1]
     return digest[:12]
+
+
+_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
+
+
+def bare_digest(digest):
+    """The lower-case hex of a ``sha256:<hex>`` digest (as ``/api/tags`` and registries give it), None for none."""
+    return (digest or "").split(":", 1)[-1].lower() or None
+
+
+def parse_digest(text):
+    """The lower-case hex of a digest a user gave (64 hex characters, ``sha256:`` optional), None when it is not one."""
+    match = _DIGEST.match(text.strip())
+    return match.group(1).lower() if match else None
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -199,7 +199,29 @@ def refuse_losing_a_model(current, source_name, index, client):
                         "the model; nothing was changed")
 
 
-def manage(mod):
+def plan(mod, alias, source, current, source_entry, index):
+    """What the task does, decided before anything changes: ``(action, digest after)``, action ``copy``,
+    ``delete`` or None. Check mode, the diff and the real run all read it."""
+    if mod.params["state"] == "absent":
+        return ("delete" if current is not None else None), None
+    client = mod.client
+    if source_entry is None and not mod.check_mode:
+        raise ModuleFailure(f"source {source.raw!r} is not installed on {client.base_url}, so {alias.raw!r} "
+                            "cannot point at it; install it first (llmops.ollama.ollama_model), this module "
+                            "never pulls")
+    if source_entry is None:
+        # A check run of a playbook whose earlier task pulls the source: predict the copy, as the real run will.
+        mod.warn(f"check mode: source {source.raw!r} is not installed on {client.base_url} yet; the alias is "
+                 "predicted, and a real run fails unless an earlier task installs the source "
+                 "(llmops.ollama.ollama_model)")
+    before = current.get("digest") if current else None
+    after = source_entry.get("digest") if source_entry else None
+    if current is not None and (source_entry is None or before != after) and not mod.params["force"]:
+        refuse_losing_a_model(current, source_entry["name"] if source_entry else source.short, index, client)
+    return ("copy" if source_entry is None or before != after else None), after
+
+
+def run(mod):
     alias, source = decide(mod.params)
     client = mod.client
     index = index_tags(client.tags())
@@ -210,30 +232,13 @@ def manage(mod):
     result = {"changed": False, "alias": alias_name, "source": source_entry["name"] if source_entry else
               (source.short if source else None), "previous_digest": before}
 
-    if mod.params["state"] == "present":
-        if source_entry is None and not mod.check_mode:
-            raise ModuleFailure(f"source {source.raw!r} is not installed on {client.base_url}, so {alias.raw!r} "
-                                "cannot point at it; install it first (llmops.ollama.ollama_model), this module "
-                                "never pulls")
-        if source_entry is None:
-            # A check run of a playbook whose earlier task pulls the source: predict the copy, as the real run will.
-            mod.warn(f"check mode: source {source.raw!r} is not installed on {client.base_url} yet; the alias is "
-                     "predicted, and a real run fails unless an earlier task installs the source "
-                     "(llmops.ollama.ollama_model)")
-        after = source_entry.get("digest") if source_entry else None
-        if current is not None and (source_entry is None or before != after) and not mod.params["force"]:
-            refuse_losing_a_model(current, source_entry["name"] if source_entry else source.short, index, client)
-        if source_entry is None or before != after:
-            if not mod.check_mode:
-                client.copy(source_entry["name"], alias.raw)
-            result["changed"] = True
-    else:
-        after = None
-        if current is not None:
-            result["changed"] = True
-            if not mod.check_mode:
-                # Deleted by someone else in between: the goal is reached, and nothing changed.
-                result["changed"] = client.delete(current["name"], missing_ok=True)
+    action, after = plan(mod, alias, source, current, source_entry, index)
+    result["changed"] = action is not None
+    if action == "copy" and not mod.check_mode:
+        client.copy(source_entry["name"], alias.raw)
+    elif action == "delete" and not mod.check_mode:
+        # Deleted by someone else in between: the goal is reached, and nothing changed.
+        result["changed"] = client.delete(current["name"], missing_ok=True)
     result["digest"] = after
     if mod.diff_mode:
         predicted = dict(index)
@@ -247,7 +252,7 @@ def manage(mod):
 
 
 def main():
-    OllamaModule(ARGUMENT_SPEC).run(manage)
+    OllamaModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":

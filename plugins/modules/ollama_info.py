@@ -238,7 +238,7 @@ def decide(params):
     return gather, wanted
 
 
-def gather_facts(mod):
+def run(mod):
     gather, wanted = decide(mod.params)
     client = mod.client
     result = {"changed": False, "url": client.base_url}
@@ -264,7 +264,7 @@ def gather_facts(mod):
 
 
 def main():
-    OllamaModule(ARGUMENT_SPEC).run(gather_facts)
+    OllamaModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":

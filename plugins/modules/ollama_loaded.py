@@ -308,7 +308,7 @@ ARGUMENT_SPEC = dict(
 _SHORT_KEEP_ALIVE = 30.0
 
 
-class Request:
+class TaskRequest:
     """What the task asks for, validated before any request is sent."""
 
     def __init__(self, params):
@@ -580,7 +580,7 @@ def gpu_shortfalls(targets, results, minimum):
 
 
 def run(mod):
-    request = Request(mod.params)
+    request = TaskRequest(mod.params)
     client = mod.client
     running = [running_entry(item) for item in client.ps()]
     if request.state == "loaded":

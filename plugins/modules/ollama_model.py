@@ -99,7 +99,8 @@ options:
     description:
       - With O(state=present) or O(state=latest), also delete every installed model that is not named in
         O(name), aliases included. Deletions happen only after all pulls succeeded.
-      - Check mode and diff mode list exactly which models would go.
+      - Check mode and diff mode list exactly which models would go (a base that O(create) pulls is not named, so
+        it goes too).
     type: bool
     default: false
   models_dir:
@@ -344,7 +345,6 @@ diff:
       sample: "gemma3:270m@e7d36fb2c3b3\n"
 """
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import (
@@ -366,6 +366,8 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidName,
+    bare_digest,
+    parse_digest,
     parse_name,
     parse_names,
     short_digest,
@@ -402,7 +404,6 @@ ARGUMENT_SPEC = dict(
     free_space_margin=dict(type="int", default=1024),
 )
 
-_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 _LIST_PARAMETERS = ("stop",)
 _PLAN_TIMEOUT = 10.0
 _REGISTRY_WORKERS = 8
@@ -418,11 +419,10 @@ def decide(params):
     state = params["state"]
     digest = None
     if params["digest"] is not None:
-        match = _DIGEST.match(params["digest"].strip())
-        if not match:
+        digest = parse_digest(params["digest"])
+        if digest is None:
             raise ModuleFailure(f"digest {params['digest']!r} is not a sha256 digest (64 hex characters, "
                                 "optionally prefixed with 'sha256:')")
-        digest = match.group(1).lower()
     for option, value in (("digest", digest), ("create", params["create"])):
         if value is None:
             continue
@@ -452,10 +452,6 @@ def decide(params):
             if not all(isinstance(item, (str, int, float, bool)) for item in values):
                 raise ModuleFailure(f"create.parameters.{key}: {value!r} is not a string, number, boolean or list of them")
     return names, digest, create
-
-
-def bare(digest):
-    return (digest or "").split(":", 1)[-1].lower() or None
 
 
 def listing(index):
@@ -572,10 +568,11 @@ def create_body(name, spec):
     return body
 
 
-# ---------------------------------------------------------------------------------------------------------- act
+# ------------------------------------------------------------------------------------------------- plan, act
 
 class Run:
-    """The state of one module run: what was found, done and predicted, so a failure can report it all."""
+    """One module run: plan() decides every step first (reads only), then predict() reports the plan (check mode)
+    or act() carries it out; what was found and done is kept so a failure can report it all."""
 
     def __init__(self, mod):
         self.mod = mod
@@ -587,7 +584,6 @@ class Run:
         self.removed = []
         self.actions = []
         self.before = {}
-        self.predicted = {}   # key -> tags-like entry or None (check mode, for the diff)
         self._running = None  # /api/ps, read once when something is deleted
         self._manifests = {}  # name key -> (digest, manifest, error) from the registry
         self._blobs = {}      # digest -> whether the server has that blob (HEAD /api/blobs)
@@ -595,9 +591,6 @@ class Run:
     def fail(self, message):
         raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
                             actions=self.actions)
-
-    def say(self, done, planned):
-        self.actions.append(planned if self.check else done)
 
     # -------------------------------------------------------------------- registry
 
@@ -607,7 +600,7 @@ class Run:
             try:
                 digest, manifest = registry_manifest(name, insecure=self.params["insecure"],
                                                      timeout=timeout or self.params["timeout"])
-                self._manifests[name.key] = (bare(digest), manifest, None)
+                self._manifests[name.key] = (bare_digest(digest), manifest, None)
             except RegistryError as exc:
                 self._manifests[name.key] = (None, None, exc)
         return self._manifests[name.key]
@@ -638,8 +631,8 @@ class Run:
         before = self.before.get(name.key)
         if self.params["state"] == "latest":
             served = self.manifest(name)[0]
-            return served is None or served != bare((before or {}).get("digest"))
-        return before is None or digest is not None and bare(before.get("digest")) != digest
+            return served is None or served != bare_digest((before or {}).get("digest"))
+        return before is None or digest is not None and bare_digest(before.get("digest")) != digest
 
     def present_blobs(self, digests):
         """Which of ``digests`` the server has (``HEAD /api/blobs``), each asked once per run."""
@@ -703,20 +696,17 @@ class Run:
             self._blobs[blob] = True  # a later pull in this run finds it on the server
         return stats.as_dict(), stats.entry
 
-    def predict_pull(self, name, before, digest):
-        """Check mode: ``name`` would be pulled, getting ``digest`` when that is known (else None)."""
-        after = {"name": (before or {}).get("name") or name.short, "digest": digest, "size": None}
-        self.predicted[name.key] = after
-        self.changed = True
-        self.entries.append(self.model_entry(name, "pulled" if before is None else "updated", before, after))
-        self.actions.append(f"Would pull {name.raw}" + (f" (sha256:{digest})" if digest else ""))
+    def pull_step(self, name, before, expected, pin=None):
+        """A pull of ``name``, expected to bring the manifest digest ``expected`` (bare hex, None when unknown)."""
+        after = {"name": (before or {}).get("name") or name.short, "digest": expected, "size": None}
+        return Step(name, "pull", "pulled" if before is None else "updated", before, after, pin=pin)
 
     def model_entry(self, name, action, before, after, pull=None):
         entry = {
             "name": (after or before or {}).get("name") or name.short,
             "action": action,
-            "digest_before": bare((before or {}).get("digest")),
-            "digest_after": bare((after or {}).get("digest")),
+            "digest_before": bare_digest((before or {}).get("digest")),
+            "digest_after": bare_digest((after or {}).get("digest")),
             "size": (after or {}).get("size"),
         }
         if pull is not None:
@@ -726,14 +716,34 @@ class Run:
     def fresh_index(self):
         return index_tags(self.client.tags())
 
-    # -------------------------------------------------------------------- states
+    # -------------------------------------------------------------------- plan (reads only)
 
-    def present(self, name, digest):
+    def plan(self, names, digest, create):
+        """Decide every step from what the server and the registries say now; nothing is changed here."""
+        state = self.params["state"]
+        plan = Plan(self.before)
+        doomed = {name.key for name in names if name.key in self.before} if state == "absent" else set()
+        if state == "latest":
+            self.ask_registries(names)
+        if self.params["models_dir"] and create is None and state in ("present", "latest"):
+            self.check_space(names, digest)
+        for name in names:
+            if create is not None:
+                plan.steps.append(self.plan_create(name, create))
+            elif state == "present":
+                plan.steps.append(self.plan_present(name, digest))
+            elif state == "latest":
+                plan.steps.append(self.plan_latest(name))
+            else:
+                plan.steps.append(self.plan_absent(name, doomed))
+        if self.params["exclusive"]:
+            plan.deletions = self.plan_exclusive(names, plan)
+        return plan
+
+    def plan_present(self, name, digest):
         before = self.before.get(name.key)
-        if before is not None and (digest is None or bare(before.get("digest")) == digest):
-            self.entries.append(self.model_entry(name, "unchanged", before, before))
-            return
-        action = "pulled" if before is None else "updated"
+        if before is not None and (digest is None or bare_digest(before.get("digest")) == digest):
+            return Step(name, None, "unchanged", before, before)
         expected = digest
         if digest is not None:
             served = self.registry_digest(name)
@@ -741,26 +751,7 @@ class Run:
                 self.fail(f"The registry serves {name.raw} with digest sha256:{served}, not the pinned "
                           f"sha256:{digest}; nothing was pulled")
             expected = served or digest
-        if self.check:
-            self.predict_pull(name, before, expected)
-            return
-        stats, after = self.pull(name)
-        got = bare((after or {}).get("digest"))
-        self.changed = True
-        if digest is not None and got != digest:
-            message = (f"Pulled {name.raw} has digest sha256:{got}, not the pinned sha256:{digest}")
-            if before is None:
-                try:
-                    self.client.delete(after["name"] if after else name.raw)
-                    message += "; it was deleted again"
-                    self.changed = False
-                except OllamaError as exc:
-                    message += f"; deleting it again failed: {exc}"
-            else:
-                message += f"; it replaced the installed sha256:{bare(before.get('digest'))}"
-            self.fail(message)
-        self.entries.append(self.model_entry(name, action, before, after, pull=stats))
-        self.actions.append(f"Pulled {name.raw} ({format_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
+        return self.pull_step(name, before, expected, pin=digest)
 
     def ask_registries(self, names):
         """Fetch the manifests of ``names`` from their registries at once (a few at a time), before deciding."""
@@ -771,50 +762,54 @@ class Run:
             for dummy in pool.map(self.manifest, todo):
                 pass
 
-    def latest(self, name):
-        """Pull only what the registry serves with another digest; check mode and the real run decide alike."""
+    def plan_latest(self, name):
+        """Pull only what the registry serves with another digest, or what it could not be asked about."""
         before = self.before.get(name.key)
-        digest_before = bare((before or {}).get("digest"))
         served = self.registry_digest(name)
-        if served is not None and served == digest_before:
-            self.entries.append(self.model_entry(name, "unchanged", before, before))
-            return
-        if self.check:
-            self.predict_pull(name, before, served)
-            return
-        # The registry serves another digest, or could not be asked: Ollama pulls and checks it.
-        stats, after = self.pull(name)
-        digest_after = bare((after or {}).get("digest"))
-        if before is None:
-            action = "pulled"
-        elif digest_after != digest_before:
-            action = "updated"
-        else:
-            action = "unchanged"
-        if action != "unchanged":
-            self.changed = True
-            self.actions.append(f"{action.capitalize()} {name.raw} ({format_bytes(stats['bytes'])} in "
-                                f"{stats['seconds']:.1f}s)")
-        self.entries.append(self.model_entry(name, action, before, after, pull=stats))
+        if served is not None and served == bare_digest((before or {}).get("digest")):
+            return Step(name, None, "unchanged", before, before)
+        return self.pull_step(name, before, served)
 
-    def absent(self, name, doomed):
+    def plan_absent(self, name, doomed):
         before = self.before.get(name.key)
         if before is None:
-            self.entries.append(self.model_entry(name, "unchanged", None, None))
-            return
-        self.delete(before, self.before, doomed, "")
-        self.predicted[name.key] = None
-        self.entries.append(self.model_entry(name, "deleted", before, None))
+            return Step(name, None, "unchanged", None, None)
+        return Step(name, "delete", "deleted", before, None, deletion=self.plan_delete(before, self.before, doomed, ""))
 
-    # -------------------------------------------------------------------- deletion
+    def plan_create(self, name, spec):
+        before = self.before.get(name.key)
+        base_name = parse_name(spec["from"])
+        base_entry = self.before.get(base_name.key)
+        base = self.client.show(base_entry["name"]) if base_entry is not None else None
+        if before is not None:
+            existing = self.client.show(before["name"])
+            diffs = ["it vanished"] if existing is None else create_differences(existing, base, spec)
+            if not diffs:
+                return Step(name, None, "unchanged", before, before)
+            action, why = "updated", f" ({'; '.join(diffs)})"
+        else:
+            action, why = "created", ""
+        return Step(name, "create", action, before, {"name": name.short}, why=why, spec=spec,
+                    base=base_name if base_entry is None else None)
+
+    def plan_exclusive(self, names, plan):
+        """Every installed model not named, and a base that a create pulls (the real run finds it installed)."""
+        keep = {name.key for name in names}
+        index = dict(self.before)
+        for step in plan.steps:
+            if step.base is not None and step.base.key not in index:
+                index[step.base.key] = {"name": step.base.short, "digest": None, "size": None}
+        doomed = {key for key in index if key not in keep}
+        return [self.plan_delete(item, index, doomed, " (exclusive)")
+                for key, item in sorted(index.items(), key=lambda pair: pair[1]["name"]) if key in doomed]
 
     def running(self):
         if self._running is None:
             self._running = [running_entry(item) for item in self.client.ps()]
         return self._running
 
-    def delete(self, item, index, doomed, why):
-        """Unload the runner only this name reaches, then delete the name (what ``ollama rm`` does).
+    def plan_delete(self, item, index, doomed, why):
+        """Delete the name, after unloading the runner only this name reaches (what ``ollama rm`` does).
 
         ``index`` is ``/api/tags`` by key and ``doomed`` the keys this run deletes: a runner that a remaining
         name with the same digest still reaches stays loaded (it is that name's runner too), except when
@@ -825,53 +820,107 @@ class Run:
         runner = runner_for(running, key, item.get("digest"))
         remaining = {other: entry for other, entry in index.items() if other not in doomed}
         if runner is not None and (entry_key(runner) == key or unload_name(remaining, runner) is None):
-            self.say(f"Unloaded {runner['name']} before deleting {item['name']}",
-                     f"Would unload {runner['name']} before deleting {item['name']}")
-            if not self.check:
-                try:
-                    unload(self.client, item["name"])
-                except OllamaError as exc:
-                    self.fail(f"Unloading {runner['name']} before deleting {item['name']} failed: {exc}")
-                still = wait_unloaded(self.client, [runner], self.params["timeout"])
-                if still:
-                    self.mod.warn(f"{', '.join(still)} still loaded {self.params['timeout']:g}s after the unload "
-                                  f"request; deleting {item['name']} anyway (the memory is freed when its requests end)")
             self._running = [entry for entry in running if entry is not runner]
-        if not self.check:
-            try:
-                self.client.delete(item["name"], missing_ok=True)  # gone in between: the goal is reached
-            except OllamaError as exc:
-                self.fail(f"Deleting {item['name']}{why} failed: {exc}")
-        self.changed = True
-        self.say(f"Deleted {item['name']}{why}", f"Would delete {item['name']}{why}")
-
-    def create(self, name, spec):
-        before = self.before.get(name.key)
-        base_key = parse_name(spec["from"]).key
-        base_entry = self.before.get(base_key)
-        base = self.client.show(base_entry["name"]) if base_entry is not None else None
-        if before is not None:
-            existing = self.client.show(before["name"])
-            diffs = ["it vanished"] if existing is None else create_differences(existing, base, spec)
-            if not diffs:
-                self.entries.append(self.model_entry(name, "unchanged", before, before))
-                return
-            action, why = "updated", f" ({'; '.join(diffs)})"
         else:
-            action, why = "created", ""
-        self.changed = True
-        if self.check:
-            self.predicted[name.key] = {"name": name.short}
-            if base_entry is None:
-                self.actions.append(f"Would pull {spec['from']}")
-            self.entries.append(self.model_entry(name, action, before, {"name": name.short}))
-            self.actions.append(f"Would {'create' if action == 'created' else 'rebuild'} {name.raw} from "
-                                f"{spec['from']}{why}")
+            runner = None
+        return Deletion(item, why, runner)
+
+    # -------------------------------------------------------------------- check mode: report the plan
+
+    def predict(self, plan):
+        self.changed = plan.changed
+        for step in plan.steps:
+            self.entries.append(self.model_entry(step.name, step.action, step.before, step.after))
+            if step.kind == "pull":
+                self.actions.append(f"Would pull {step.name.raw}" +
+                                    (f" (sha256:{step.after['digest']})" if step.after["digest"] else ""))
+            elif step.kind == "create":
+                if step.base is not None:
+                    self.actions.append(f"Would pull {step.spec['from']}")
+                self.actions.append(f"Would {'create' if step.action == 'created' else 'rebuild'} {step.name.raw} "
+                                    f"from {step.spec['from']}{step.why}")
+            elif step.kind == "delete":
+                self.actions.extend(step.deletion.describe(done=False))
+        for deletion in plan.deletions:
+            self.actions.extend(deletion.describe(done=False))
+            self.removed.append(deletion.removed())
+
+    # -------------------------------------------------------------------- real run: carry the plan out
+
+    def act(self, plan):
+        for step in plan.steps:
+            if step.kind == "pull":
+                self.act_pull(step)
+            elif step.kind == "create":
+                self.act_create(step)
+            elif step.kind == "delete":
+                self.act_delete(step.deletion)
+                self.entries.append(self.model_entry(step.name, step.action, step.before, None))
+            else:
+                self.entries.append(self.model_entry(step.name, step.action, step.before, step.after))
+        if plan.deletions:
+            index = self.fresh_index()
+            for deletion in plan.deletions:
+                deletion.item = index.get(entry_key(deletion.item))
+                if deletion.item is None:
+                    continue  # gone in between: the goal is reached
+                self.act_delete(deletion)
+                self.removed.append(deletion.removed())
+
+    def act_pull(self, step):
+        name, before = step.name, step.before
+        stats, after = self.pull(name)
+        digest_before, got = bare_digest((before or {}).get("digest")), bare_digest((after or {}).get("digest"))
+        if self.params["state"] == "latest":
+            # The registry serves another digest, or could not be asked: Ollama pulled and checked it.
+            action = "pulled" if before is None else "updated" if got != digest_before else "unchanged"
+            if action != "unchanged":
+                self.changed = True
+                self.actions.append(f"{action.capitalize()} {name.raw} ({format_bytes(stats['bytes'])} in "
+                                    f"{stats['seconds']:.1f}s)")
+            self.entries.append(self.model_entry(name, action, before, after, pull=stats))
             return
+        self.changed = True
+        if step.pin is not None and got != step.pin:
+            message = (f"Pulled {name.raw} has digest sha256:{got}, not the pinned sha256:{step.pin}")
+            if before is None:
+                try:
+                    self.client.delete(after["name"] if after else name.raw)
+                    message += "; it was deleted again"
+                    self.changed = False
+                except OllamaError as exc:
+                    message += f"; deleting it again failed: {exc}"
+            else:
+                message += f"; it replaced the installed sha256:{digest_before}"
+            self.fail(message)
+        self.entries.append(self.model_entry(name, step.action, before, after, pull=stats))
+        self.actions.append(f"Pulled {name.raw} ({format_bytes(stats['bytes'])} in {stats['seconds']:.1f}s)")
+
+    def act_delete(self, deletion):
+        item, runner = deletion.item, deletion.runner
+        if runner is not None:
+            try:
+                unload(self.client, item["name"])
+            except OllamaError as exc:
+                self.fail(f"Unloading {runner['name']} before deleting {item['name']} failed: {exc}")
+            self.actions.append(deletion.describe(done=True)[0])
+            still = wait_unloaded(self.client, [runner], self.params["timeout"])
+            if still:
+                self.mod.warn(f"{', '.join(still)} still loaded {self.params['timeout']:g}s after the unload "
+                              f"request; deleting {item['name']} anyway (the memory is freed when its requests end)")
+        try:
+            self.client.delete(item["name"], missing_ok=True)  # gone in between: the goal is reached
+        except OllamaError as exc:
+            self.fail(f"Deleting {item['name']}{deletion.why} failed: {exc}")
+        self.changed = True
+        self.actions.append(deletion.describe(done=True)[-1])
+
+    def act_create(self, step):
+        name, spec = step.name, step.spec
+        self.changed = True
         pull = None
-        if base_entry is None:
-            base_name = parse_name(spec["from"])
-            pull = self.pull(base_name)[0]
+        if step.base is not None:
+            pull = self.pull(step.base)[0]
             self.actions.append(f"Pulled {spec['from']} ({format_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
         try:
             for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
@@ -879,61 +928,103 @@ class Run:
         except OllamaError as exc:
             self.fail(f"Building {name.raw} from {spec['from']} failed: {exc}")
         after = self.fresh_index().get(name.key)
-        self.entries.append(self.model_entry(name, action, before, after, pull=pull))
-        self.actions.append(f"{'Created' if action == 'created' else 'Rebuilt'} {name.raw} from {spec['from']}{why}")
+        self.entries.append(self.model_entry(name, step.action, step.before, after, pull=pull))
+        self.actions.append(f"{'Created' if step.action == 'created' else 'Rebuilt'} {name.raw} from "
+                            f"{spec['from']}{step.why}")
 
-    def exclusive(self, names):
-        keep = {name.key for name in names}
-        index = self.before if self.check else self.fresh_index()
-        doomed = {key for key in index if key not in keep}
-        for key, item in sorted(index.items(), key=lambda pair: pair[1]["name"]):
-            if key not in doomed:
-                continue
-            self.delete(item, index, doomed, " (exclusive)")
-            self.predicted[key] = None
-            self.removed.append({"name": item["name"], "digest": bare(item.get("digest")), "size": item.get("size")})
+
+# ------------------------------------------------------------------------------------------------------ the plan
+
+class Step:
+    """What the run does about one named model, decided before anything changes.
+
+    ``kind`` is what the real run does (``pull``, ``create``, ``delete``, None for nothing), ``action`` the word
+    the result reports, ``after`` the ``/api/tags``-like entry expected afterwards (what check mode reports and
+    its diff shows).
+    """
+
+    def __init__(self, name, kind, action, before, after, pin=None, why="", spec=None, base=None, deletion=None):
+        self.name = name
+        self.kind = kind
+        self.action = action
+        self.before = before
+        self.after = after
+        self.pin = pin             # pull: the pinned digest (bare hex) the pulled model must have
+        self.why = why             # create: what differs from the existing model
+        self.spec = spec           # create: the create option
+        self.base = base           # create: the base name to pull first, None when it is installed
+        self.deletion = deletion   # delete: the Deletion
+
+
+class Deletion:
+    """One name to delete, and the runner to unload first (None when none, or another name still reaches it)."""
+
+    def __init__(self, item, why, runner):
+        self.item = item
+        self.why = why
+        self.runner = runner
+
+    def describe(self, done):
+        """The action lines: the unload (when there is one) and the delete, as done or as check mode says it."""
+        name = self.item["name"]
+        lines = []
+        if self.runner is not None:
+            lines.append(f"{'Unloaded' if done else 'Would unload'} {self.runner['name']} before deleting {name}")
+        lines.append(f"{'Deleted' if done else 'Would delete'} {name}{self.why}")
+        return lines
+
+    def removed(self):
+        return {"name": self.item["name"], "digest": bare_digest(self.item.get("digest")), "size": self.item.get("size")}
+
+
+class Plan:
+    """The steps of one run, in order, and the deletions ``exclusive`` adds after them."""
+
+    def __init__(self, before):
+        self.before = before
+        self.steps = []
+        self.deletions = []
+
+    @property
+    def changed(self):
+        return bool(self.deletions) or any(step.kind is not None for step in self.steps)
+
+    def after(self):
+        """``/api/tags`` by key as the plan leaves it (check mode's diff)."""
+        after = dict(self.before)
+        for step in self.steps:
+            if step.kind == "delete":
+                after.pop(step.name.key, None)
+            elif step.kind is not None:
+                after[step.name.key] = step.after
+        for deletion in self.deletions:
+            after.pop(entry_key(deletion.item), None)
+        return after
 
 
 # ------------------------------------------------------------------------------------------------------- report
 
-def manage(mod):
+def run(mod):
     names, digest, create = decide(mod.params)
-    state = mod.params["state"]
-    run = Run(mod)
-    run.before = index_tags(mod.client.tags())
-    doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
-    if state == "latest":
-        run.ask_registries(names)
-    if mod.params["models_dir"] and create is None and state in ("present", "latest"):
-        run.check_space(names, digest)
-    for name in names:
-        if create is not None:
-            run.create(name, create)
-        elif state == "present":
-            run.present(name, digest)
-        elif state == "latest":
-            run.latest(name)
-        else:
-            run.absent(name, doomed)
-    if mod.params["exclusive"]:
-        run.exclusive(names)
-    result = {"changed": run.changed, "models": run.entries, "removed": run.removed, "actions": run.actions}
+    job = Run(mod)
+    job.before = index_tags(mod.client.tags())
+    plan = job.plan(names, digest, create)
+    if mod.check_mode:
+        job.predict(plan)
+    else:
+        job.act(plan)
+    result = {"changed": job.changed, "models": job.entries, "removed": job.removed, "actions": job.actions}
     if mod.diff_mode:
         if mod.check_mode:
-            after = dict(run.before)
-            for key, item in run.predicted.items():
-                if item is None:
-                    after.pop(key, None)
-                else:
-                    after[key] = item
+            after = plan.after()
         else:
-            after = run.fresh_index() if run.changed else run.before
-        result["diff"] = {"before": diff_text(listing(run.before)), "after": diff_text(listing(after))}
+            after = job.fresh_index() if job.changed else job.before
+        result["diff"] = {"before": diff_text(listing(job.before)), "after": diff_text(listing(after))}
     return result
 
 
 def main():
-    OllamaModule(ARGUMENT_SPEC).run(manage)
+    OllamaModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     normalize_url,
     proxy_for_url,
     pull_with_retries,
-    registry_manifest_digest,
+    registry_manifest,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_name
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, ScriptedServer
@@ -295,7 +295,7 @@ def test_manifest_redirect_to_another_port_is_followed_without_credentials(serve
     server.on("GET", "/v2/library/gemma3/manifests/270m",
               Reply(307, headers={"Location": other.url + "/v2/library/gemma3/manifests/270m"}))
     other.on("GET", "/v2/library/gemma3/manifests/270m", Reply(body=manifest))
-    digest = registry_manifest_digest(registry_name(server), insecure=True,
+    digest, dummy = registry_manifest(registry_name(server), insecure=True,
                                       headers={"Authorization": f"Bearer {SECRET}", "Cookie": SECRET})
     assert digest == "sha256:" + hashlib.sha256(manifest).hexdigest()
     (first,) = server.requests
@@ -308,7 +308,7 @@ def test_manifest_redirect_on_the_same_origin_keeps_credentials(server):
     manifest = b'{"schemaVersion":2}'
     server.on("GET", "/v2/library/gemma3/manifests/270m", Reply(307, headers={"Location": "/elsewhere"}))
     server.on("GET", "/elsewhere", Reply(body=manifest))
-    registry_manifest_digest(registry_name(server), insecure=True, headers={"Authorization": f"Bearer {SECRET}"})
+    registry_manifest(registry_name(server), insecure=True, headers={"Authorization": f"Bearer {SECRET}"})
     assert server.calls("GET", "/elsewhere")[0].headers["Authorization"] == f"Bearer {SECRET}"
 
 
@@ -328,7 +328,7 @@ class RedirectingOpener:
 def test_manifest_redirect_away_from_https_is_refused(target):
     opener = RedirectingOpener(target)
     with pytest.raises(RegistryError) as exc:
-        registry_manifest_digest(parse_name("registry.example/library/gemma3:270m"), opener=opener)
+        registry_manifest(parse_name("registry.example/library/gemma3:270m"), opener=opener)
     assert "refused" in str(exc.value)
     assert opener.opened == ["https://registry.example/v2/library/gemma3/manifests/270m"]
 
@@ -337,14 +337,14 @@ def test_manifest_redirect_loop_ends(server):
     server.on("GET", "/v2/library/gemma3/manifests/270m",
               Reply(302, headers={"Location": "/v2/library/gemma3/manifests/270m"}))
     with pytest.raises(RegistryError, match="more than 5 times"):
-        registry_manifest_digest(registry_name(server), insecure=True)
+        registry_manifest(registry_name(server), insecure=True)
     assert len(server.requests) == 6
 
 
 def test_plain_http_registry_over_https_suggests_insecure(server):
     # A real TLS handshake against a plain-HTTP server: Python's ssl error, read as "plain HTTP answered".
     with pytest.raises(RegistryError) as exc:
-        registry_manifest_digest(registry_name(server), insecure=False, timeout=5)
+        registry_manifest(registry_name(server), insecure=False, timeout=5)
     assert "set insecure: true" in str(exc.value)
     server.unexpected.clear()
 

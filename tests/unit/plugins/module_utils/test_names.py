@@ -11,7 +11,9 @@ import pytest
 from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     InvalidKeepAlive,
     InvalidName,
+    bare_digest,
     format_seconds,
+    parse_digest,
     parse_keep_alive,
     parse_name,
     parse_names,
@@ -112,6 +114,24 @@ def test_short_digest():
     assert short_digest("sha256:e7d36fb2c3b3293cfe56d55889867a064b3a2b22e98335f2e6e8a387e081d6be") == "e7d36fb2c3b3"
     assert short_digest("e7d36fb2c3b3293cfe56d55889867a064b3a2b22e98335f2e6e8a387e081d6be") == "e7d36fb2c3b3"
     assert short_digest(None) == ""
+
+
+HEX = "e7d36fb2c3b3293cfe56d55889867a064b3a2b22e98335f2e6e8a387e081d6be"
+
+
+@pytest.mark.parametrize("value,bare", [
+    ("sha256:" + HEX, HEX), (HEX, HEX), ("sha256:" + HEX.upper(), HEX), (None, None), ("", None),
+])
+def test_bare_digest(value, bare):
+    assert bare_digest(value) == bare
+
+
+@pytest.mark.parametrize("value,parsed", [
+    ("sha256:" + HEX, HEX), (" " + HEX.upper() + " ", HEX), ("sha512:" + HEX, None), (HEX[:-1], None),
+    ("sha256:", None), ("latest", None),
+])
+def test_parse_digest(value, parsed):
+    assert parse_digest(value) == parsed
 
 
 # value -> seconds (None = forever) — §B

@@ -380,6 +380,29 @@ def test_create_pulls_a_missing_base_first(server):
     assert server.calls("POST", "/api/pull")[0].json["insecure"] is True
 
 
+def test_exclusive_create_check_mode_predicts_the_base_deletion_of_the_real_run(server):
+    """create pulls its missing base, which exclusive then deletes (it is not named): check mode says so too."""
+    server.on("GET", "/api/tags", tags())
+    check = run(server, check_mode=True, diff=True, name="bot", create=CREATE, exclusive=True)
+    assert check["actions"] == ["Would pull gemma3:270m", "Would create bot from gemma3:270m",
+                                "Would delete gemma3:270m (exclusive)"]
+    assert [r["name"] for r in check["removed"]] == ["gemma3:270m"]
+    assert check["diff"]["after"] == "bot:latest@unknown\n"
+    assert mutations(server) == []
+    after = tags(model("gemma3:270m"), model("bot:latest", D2))
+    # before, the pull's own check, after the create, before the exclusive deletions, the diff
+    server.on("GET", "/api/tags", tags(), after, after, after, tags(model("bot:latest", D2)))
+    server.on("POST", "/api/pull", pull_lines())
+    server.on("POST", "/api/create", Reply(lines=[{"status": "success"}]))
+    server.on("DELETE", "/api/delete", Reply(body=None))
+    real = run(server, diff=True, name="bot", create=CREATE, exclusive=True)
+    assert real["changed"] is True
+    assert [r["name"] for r in real["removed"]] == [r["name"] for r in check["removed"]]
+    done = [line.split(" (")[0] for line in real["actions"]]
+    assert done == ["Pulled gemma3:270m", "Created bot from gemma3:270m", "Deleted gemma3:270m"]
+    assert real["diff"]["after"] == "bot:latest@bbbbbbbbbbbb\n"
+
+
 def test_create_error_line_fails_with_server_text(server):
     server.on("GET", "/api/tags", tags(model("gemma3:270m")))
     server.on("POST", "/api/show", Reply(body=BASE_SHOW))
