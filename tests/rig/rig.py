@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import release_mirror  # tests/rig/release_mirror.py, next to this file
+import systemd_hosts  # tests/rig/systemd_hosts.py: rig.py hosts-up / hosts-down / hosts ...
 
 # The Ollama version the rig builds and runs: --ollama-version, else LLMOPS_RIG_OLLAMA_VERSION, else the newest
 # release the collection is tested with.  set_ollama_version() updates the derived paths below.
@@ -1285,7 +1286,7 @@ def do_down(quiet: bool = False) -> list[str]:
 
 def cmd_down(args) -> None:
     with step("down") as s:
-        stopped = do_down()
+        stopped = do_down() + systemd_hosts.stop_all()
         s.note = "stopped " + (", ".join(stopped) if stopped else "nothing (was not running)")
         (STATE / "rig.json").unlink(missing_ok=True)
 
@@ -1365,6 +1366,9 @@ def cmd_build(args) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in systemd_hosts.RIG_COMMANDS:  # systemd hosts: docs/testing-rig.md
+        return systemd_hosts.rig_command(argv)
     p = argparse.ArgumentParser(prog="rig.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--use-path-ollama", action="store_true", help="use the ollama found on PATH")
     p.add_argument("--ollama-version", default=OLLAMA_VERSION, metavar="X.Y.Z",
