@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026, llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -135,7 +134,7 @@ def _run(cmd: list[str], logfile: Path | None = None, **kw) -> None:
     with open(logfile, "a") as fh:
         fh.write(f"$ {' '.join(cmd)}\n")
         fh.flush()
-        r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, **kw)
+        r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False, **kw)
     if r.returncode:
         tail = "".join(logfile.read_text(errors="replace").splitlines(True)[-25:])
         raise HostError(f"{' '.join(cmd[:3])}... failed (exit {r.returncode}); log {logfile}:\n{tail}")
@@ -299,7 +298,7 @@ def in_host(h: dict, cmd: list[str], **kw) -> subprocess.CompletedProcess:
     if pid is None:
         raise HostError(f"{h['name']} does not run")
     return subprocess.run(["nsenter", "-t", str(pid), "-m", "-p", "-u", "-i", "-C", "-r", "-w"] + cmd,
-                          capture_output=True, text=True, **kw)
+                          capture_output=True, text=True, check=False, **kw)
 
 
 def new_host(name: str, taken: set[int]) -> dict:
@@ -319,7 +318,7 @@ def cgroup_dirs(h: dict) -> list[Path]:
     tag = "llmops-rig-" + hashlib.sha1(h["dir"].encode()).hexdigest()[:10]
     out = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        pre, _, post = line.partition(" - ")
+        pre, post = line.split(" - ", 1) if " - " in line else (line, "?")
         if post.split()[0] in ("cgroup", "cgroup2"):
             out.append(Path(pre.split()[4]) / tag)
     return out
@@ -346,7 +345,7 @@ def remove_cgroups(h: dict, wait: float = 10.0) -> list[str]:
         for d in cgroup_dirs(h):
             if not d.exists():
                 continue
-            for sub, _, _ in sorted(os.walk(d), key=lambda t: -len(t[0])):
+            for sub in sorted((t[0] for t in os.walk(d)), key=len, reverse=True):
                 try:
                     os.rmdir(sub)
                 except OSError as exc:
@@ -451,7 +450,7 @@ def wait_ssh(h: dict, deadline: float) -> None:
            "-p", str(h["ssh_port"]), f"{USER}@127.0.0.1", "sudo", "-n", "systemctl", "is-active", "ssh"]
     last = ""
     while time.monotonic() < deadline:
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if r.returncode == 0:
             return
         last = (r.stderr or r.stdout).strip()
@@ -574,7 +573,7 @@ def one(name: str) -> tuple[dict, dict]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help="build the cached root filesystem (debootstrap) if missing")
     u = sub.add_parser("up", help="start COUNT hosts sd1..sdN (reuses running ones) and write the inventory")
@@ -616,7 +615,7 @@ def run(args) -> int:
             start_host(h)
             write_hosts(hosts)
     elif args.cmd == "exec":
-        _, h = one(args.name)
+        h = one(args.name)[1]
         r = in_host(h, args.command)
         sys.stdout.write(r.stdout)
         sys.stderr.write(r.stderr)
