@@ -6,7 +6,8 @@
     python3 tools/matrix.py ci      what CI (.ci/run, make test) runs:
                               - every integration target on the newest Ollama with every ansible-core line
                                 (2.16 ... 2.21), except the heavy, line-insensitive ones in CI_EDGE_ONLY_TARGETS
-                                (the role's install path), which run on the oldest, the pinned and the newest line;
+                                (the role's install path), which run on the oldest, the pinned and the newest line,
+                                and CI_PINNED_ONLY_TARGETS (systemd hosts over SSH), which run on the pinned line;
                               - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
     python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
@@ -60,6 +61,8 @@ OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
 # long: the role's install path re-runs the role ~20 times), which run on the oldest, pinned and newest line; and
 # these on every older Ollama (see plan()).
 CI_EDGE_ONLY_TARGETS = ("role_install",)
+# And these on the pinned line only: real systemd hosts over SSH (a reboot, an upgrade), several servers at once.
+CI_PINNED_ONLY_TARGETS = ("role_systemd",)
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
@@ -174,7 +177,9 @@ def plan(mode: str, only: str | None) -> list[Cell]:
         edges = {lines[0], VERSIONS_CORE, lines[-1]}
         for line in lines:
             cells.append(Cell("integration", line, OLLAMA_NEWEST,
-                              [t for t in targets if line in edges or t not in CI_EDGE_ONLY_TARGETS]))
+                              [t for t in targets
+                               if (line in edges or t not in CI_EDGE_ONLY_TARGETS)
+                               and (line == VERSIONS_CORE or t not in CI_PINNED_ONLY_TARGETS)]))
         for version in OLLAMA_VERSIONS:
             if version != OLLAMA_NEWEST:
                 cells.append(Cell("integration", VERSIONS_CORE, version,

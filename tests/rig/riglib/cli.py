@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+import systemd_hosts  # tests/rig/systemd_hosts.py: rig.py hosts-up / hosts-down / hosts ...
 from riglib import config
 from riglib.instance import (
     cmd_build,
@@ -24,7 +25,12 @@ DESCRIPTION = "Real-server test rig for the llmops.ollama collection."
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="rig.py", description=DESCRIPTION)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in systemd_hosts.RIG_COMMANDS:  # systemd hosts: docs/testing-rig.md
+        return systemd_hosts.rig_command(argv)
+    p = argparse.ArgumentParser(prog="rig.py", description=DESCRIPTION,
+                                epilog="systemd test hosts: rig.py hosts-up [--count N] | hosts-down | "
+                                       "hosts stop|start|exec|status|build (tests/rig/systemd_hosts.py)")
     p.add_argument("--use-path-ollama", action="store_true", help="use the ollama found on PATH")
     p.add_argument("--ollama-version", default=config.OLLAMA_VERSION, metavar="X.Y.Z",
                    help=f"Ollama version to build and run (default: $LLMOPS_RIG_OLLAMA_VERSION or "

@@ -8,6 +8,7 @@ import shutil
 import sys
 
 import release_mirror  # tests/rig/release_mirror.py
+import systemd_hosts  # tests/rig/systemd_hosts.py: rig.py hosts-up / hosts-down / hosts ...
 from riglib import config
 from riglib.build import do_build
 from riglib.models import ensure_seed, Seed
@@ -177,7 +178,7 @@ def do_down(quiet: bool = False) -> list[str]:
 
 def cmd_down(args) -> None:
     with step("down") as s:
-        stopped = do_down()
+        stopped = do_down() + systemd_hosts.stop_all()
         s.note = "stopped " + (", ".join(stopped) if stopped else "nothing (was not running)")
         (config.STATE / "rig.json").unlink(missing_ok=True)
 
