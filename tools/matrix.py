@@ -63,6 +63,10 @@ OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
 CI_EDGE_ONLY_TARGETS = ("role_install",)
 # And these on the pinned line only: real systemd hosts over SSH (a reboot, an upgrade), several servers at once.
 CI_PINNED_ONLY_TARGETS = ("role_systemd",)
+# Rough relative cost of a target (the default is 1), to start the longest cells first.
+TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 5}
+# Long targets that CI runs in a cell of their own, beside the rest of their line.
+CI_OWN_CELL_TARGETS = ("role_install", "role_systemd")
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
@@ -133,8 +137,9 @@ def env_with(venv: Path, extra_path: list[Path] | None = None) -> dict:
 
 class Cell:
     def __init__(self, kind: str, core: str, ollama: str | None = None, targets: list[str] | None = None,
-                 python: str | None = None):
+                 python: str | None = None, part: str = ""):
         self.kind = kind                    # "integration" or "units"
+        self.part = part                    # a heavy target run as a cell of its own (in parallel with the rest)
         self.core = core
         self.ollama = ollama
         self.targets = targets or []
@@ -153,7 +158,7 @@ class Cell:
     def name(self) -> str:
         if self.kind == "units":
             return f"units-py{self.python}-core{self.core}"
-        return f"core{self.core}-py{self.python}-ollama{self.ollama}"
+        return f"core{self.core}-py{self.python}-ollama{self.ollama}" + (f"-{self.part}" if self.part else "")
 
 
 def _line_key(line: str) -> tuple:
@@ -176,10 +181,13 @@ def plan(mode: str, only: str | None) -> list[Cell]:
         lines = sorted(CORE_LINES, key=_line_key)
         edges = {lines[0], VERSIONS_CORE, lines[-1]}
         for line in lines:
-            cells.append(Cell("integration", line, OLLAMA_NEWEST,
-                              [t for t in targets
-                               if (line in edges or t not in CI_EDGE_ONLY_TARGETS)
-                               and (line == VERSIONS_CORE or t not in CI_PINNED_ONLY_TARGETS)]))
+            mine = [t for t in targets
+                    if (line in edges or t not in CI_EDGE_ONLY_TARGETS)
+                    and (line == VERSIONS_CORE or t not in CI_PINNED_ONLY_TARGETS)]
+            # The heavy targets get cells of their own (own rig), so they run beside the rest, not after it.
+            heavy = [t for t in mine if t in CI_OWN_CELL_TARGETS]
+            cells.append(Cell("integration", line, OLLAMA_NEWEST, [t for t in mine if t not in heavy]))
+            cells += [Cell("integration", line, OLLAMA_NEWEST, [t], part=t) for t in heavy]
         for version in OLLAMA_VERSIONS:
             if version != OLLAMA_NEWEST:
                 cells.append(Cell("integration", VERSIONS_CORE, version,
@@ -345,17 +353,22 @@ def table(cells: list[Cell]) -> str:
                     row.append("-")
                     continue
                 used = True
-                c = match[0]
+                # A (line, version) may be run as several cells (heavy targets in their own, to run in parallel).
+                targets = sorted(t for c in match for t in c.targets)
+                passed = sum(c.passed for c in match)
+                failures = [f for c in match for f in (c.failures or ([c.note] if c.status == "FAILED" else []))]
+                flaky_all = [t for c in match for t in c.flaky]
+                seconds = max(c.seconds for c in match)
                 modules = [t for t in all_targets() if not t.startswith("role_")]
-                scope = ("all targets" if c.targets == all_targets() else "module targets" if c.targets == modules
-                         else ", ".join(c.targets))
-                if c.status == "passed":
-                    flaky = f"; flaky: {', '.join(c.flaky)}" if c.flaky else ""
-                    row.append(f"pass: {scope} {c.passed}/{len(c.targets)} ({c.seconds:.0f}s{flaky})")
-                elif c.status == "NOT RUN":
+                scope = ("all targets" if targets == all_targets() else "module targets" if targets == modules
+                         else ", ".join(targets))
+                if all(c.status == "passed" for c in match):
+                    flaky = f"; flaky: {', '.join(flaky_all)}" if flaky_all else ""
+                    row.append(f"pass: {scope} {passed}/{len(targets)} ({seconds:.0f}s{flaky})")
+                elif all(c.status == "NOT RUN" for c in match):
                     row.append("NOT RUN")
                 else:
-                    row.append(f"FAIL: {', '.join(c.failures) or c.note} ({c.passed}/{len(c.targets)})")
+                    row.append(f"FAIL: {', '.join(failures) or 'not run'} ({passed}/{len(targets)})")
             if used:
                 rows.append(row)
         widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
@@ -413,8 +426,8 @@ def main(argv=None) -> int:
         root = Path(subprocess.check_output(["mktemp", "-d", "/tmp/llmops-matrix.XXXXXX"], text=True).strip())
     root.mkdir(parents=True, exist_ok=True)
     say(f"{len(cells)} cells, {args.jobs} at a time; logs in {root}")
-    # Longest first: the role target cells, then module-only cells, then unit tests.
-    order = sorted(cells, key=lambda c: (c.kind != "integration", -len(c.targets)))
+    # Longest first (rough relative cost of each target), so the long cells do not start last; unit tests last.
+    order = sorted(cells, key=lambda c: (c.kind != "integration", -sum(TARGET_WEIGHT.get(t, 1) for t in c.targets)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         list(pool.map(lambda c: run_cell(c, root), order))
     total = time.monotonic() - t_start
