@@ -182,7 +182,7 @@ class Bundle:
         actual = "sha256:" + hashlib.sha256(body).hexdigest()
         if actual != digest:
             raise BundleError(f"{self.path}: the manifest of {model['name']} is damaged: its sha256 is {actual}, "
-                              f"the index says {digest}; nothing was changed")
+                              f"the index says {digest}")
         try:
             parsed = json.loads(body.decode("utf-8"))
         except ValueError:
@@ -202,6 +202,17 @@ class Bundle:
                               f"{self.blobs[digest]}")
         return _Reader(self._tar.extractfile(member), member.size)
 
+    def check_blobs_there(self, digests):
+        """Before hashing anything: BundleError listing every blob of ``digests`` that is missing or cut short."""
+        problems = []
+        for digest in digests:
+            try:
+                self.open_blob(digest)
+            except BundleError as exc:
+                problems.append(str(exc).replace(f"{self.path}: ", "", 1))
+        if problems:
+            raise BundleError(f"{self.path}: " + "; ".join(problems))
+
     def check_blob(self, digest):
         """Read the blob to the end and compare its sha256 with its name; BundleError naming it otherwise."""
         reader = self.open_blob(digest)
@@ -209,11 +220,10 @@ class Bundle:
             while reader.read(_CHUNK):
                 pass
         except (OSError, tarfile.TarError, EOFError) as exc:
-            raise BundleError(f"{self.path}: blob {digest} cannot be read to its end ({exc}); nothing was "
-                              "changed") from None
+            raise BundleError(f"{self.path}: blob {digest} cannot be read to its end ({exc})") from None
         if reader.left or reader.digest() != digest:
             what = f"{reader.left} bytes short" if reader.left else f"its sha256 is {reader.digest()}"
-            raise BundleError(f"{self.path}: blob {digest} is damaged ({what}); nothing was changed")
+            raise BundleError(f"{self.path}: blob {digest} is damaged ({what})")
 
 
 # -------------------------------------------------------------------------------------------------- writing

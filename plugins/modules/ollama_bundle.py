@@ -316,6 +316,7 @@ class Importer:
         self.client = mod.client
         self.bundle = bundle
         self.params = mod.params
+        self.started = False  # set before the first request that changes the server
 
     def selected(self):
         """``[(ModelName, index entry)]`` of the bundle's models to import, in bundle order."""
@@ -367,6 +368,7 @@ class Importer:
             needed.update(blobs)
         present = {digest for digest in needed if self.client.has_blob(digest)}
         send = [digest for digest in needed if digest not in present]
+        bundle.check_blobs_there(send)
         for digest in send:
             bundle.check_blob(digest)
         result = {"changed": bool(todo), "bundle": bundle.path, "models": result_models, "actions": [],
@@ -388,6 +390,7 @@ class Importer:
             }
         if self.mod.check_mode or not todo:
             return result
+        self.started = True
         for leftover in self.leftovers(index):
             self.client.delete(leftover, missing_ok=True)
             result["actions"].append(f"deleted {leftover}, left by an interrupted import")
@@ -443,10 +446,12 @@ def import_bundle(mod):
         bundle = Bundle(path)
     except BundleError as exc:
         raise ModuleFailure(f"{exc}; nothing was changed") from None
+    importer = Importer(mod, bundle)
     try:
-        return Importer(mod, bundle).run()
+        return importer.run()
     except BundleError as exc:
-        raise ModuleFailure(str(exc)) from None
+        done = "; nothing was changed" if not importer.started else ""
+        raise ModuleFailure(f"{exc}{done}") from None
     finally:
         bundle.close()
 
