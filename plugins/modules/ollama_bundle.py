@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ollama_bundle
 short_description: Carry Ollama models into air-gapped hosts as one verified bundle file
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - With O(state=exported), writes a bundle for O(models) straight from their registry, the way Ollama itself
     pulls (registry protocol, no Ollama server needed): the manifests byte for byte, every blob they reference,
@@ -203,7 +203,6 @@ from ansible_collections.llmops.ollama.plugins.module_utils._bundle import (
 from ansible_collections.llmops.ollama.plugins.module_utils._client import (
     OllamaError,
     RegistryError,
-    pull_with_retries,
     registry_blob,
     registry_manifest_bytes,
 )
@@ -423,8 +422,8 @@ class Importer:
                 temp = f"{registry.host}/{TEMP_NAMESPACE}/model-{number}:latest"
                 try:
                     try:
-                        pull_with_retries(self.client, temp, insecure=True, stall_timeout=self.params["stall_timeout"],
-                                          retries=1)
+                        for dummy in self.client.pull(temp, insecure=True, stall_timeout=self.params["stall_timeout"]):
+                            pass
                     except OllamaError as exc:
                         raise ModuleFailure(f"Ollama at {self.client.base_url} could not take the manifest of "
                                             f"{entry['name']} from the module's loopback registry "

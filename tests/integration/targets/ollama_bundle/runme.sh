@@ -59,3 +59,7 @@ done
 grep -qE '^localhost +: .*changed=1 .*failed=0' "$work/check.log" || fail "check mode did not predict exactly one change"
 
 ansible-playbook "${vars[@]}" import.yml "$@"
+
+ansible-playbook "${vars[@]}" role.yml -e first_run=true "$@"
+ansible-playbook "${vars[@]}" role.yml "$@" | tee "$work/role2.log"
+grep -qE '^localhost +: .*changed=0 .*failed=0' "$work/role2.log" || fail "the role's second run was not changed=0"
