@@ -12,8 +12,8 @@ short_description: Carry Ollama models into air-gapped hosts as one verified bun
 version_added: 1.0.0
 description:
   - With O(state=exported), writes a bundle for O(models) straight from their registry, the way Ollama itself
-    pulls (registry protocol, no Ollama server needed): the manifests byte for byte, every blob they reference,
-    and an index with the names, manifest digests and sizes. A bundle is one uncompressed tar file.
+    pulls (registry protocol, no Ollama server needed). The bundle holds the manifests byte for byte, every
+    blob they reference, and an index with the names, manifest digests and sizes, in one uncompressed tar file.
   - With O(state=imported), installs the models of a bundle into the Ollama server at O(url), so that
     C(/api/tags) lists the same names with the same manifest digests a pull from the registry gives. After that
     M(llmops.ollama.ollama_model) with O(llmops.ollama.ollama_model#module:state=present) is V(ok) for those

@@ -60,6 +60,7 @@ grep -qE '^localhost +: .*changed=1 .*failed=0' "$work/check.log" || fail "check
 
 ansible-playbook "${vars[@]}" import.yml "$@"
 
-ansible-playbook "${vars[@]}" role.yml -e first_run=true "$@"
-ansible-playbook "${vars[@]}" role.yml "$@" | tee "$work/role2.log"
+# The role's ollama_url must be the fresh server: an extra var (the config's ollama_url is one too), given last.
+ansible-playbook "${vars[@]}" role.yml -e first_run=true -e "ollama_url=$spare_url" "$@"
+ansible-playbook "${vars[@]}" role.yml -e "ollama_url=$spare_url" "$@" | tee "$work/role2.log"
 grep -qE '^localhost +: .*changed=0 .*failed=0' "$work/role2.log" || fail "the role's second run was not changed=0"
