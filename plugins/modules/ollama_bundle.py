@@ -63,7 +63,7 @@ options:
       - The bundle file. With O(state=exported) it is written next to itself under a temporary name and renamed
         into place when complete, so a failed or interrupted export never leaves a partial bundle at O(path).
       - With O(state=imported), the bundle on the host the module runs on (copy it there first, for example
-        with M(ansible.builtin.copy)).
+        with C(ansible.builtin.copy)).
     type: path
     required: true
   models:
