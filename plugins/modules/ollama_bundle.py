@@ -96,8 +96,9 @@ notes:
     C(127.0.0.1:<port>/llmops-bundle-import/...) name, which the next import deletes.
   - A model installed under the same name with another digest is replaced by the bundle's (reported as
     V(updated)); the blobs only the old manifest used stay on disk, as after C(ollama cp).
-  - Ollama 0.12.x and earlier store a pulled manifest re-encoded rather than byte for byte, so its C(/api/tags) digest
-    can differ from the registry's; the import stores what that server's own pull stores, and says so in a warning.
+  - Older Ollama releases (0.6.5 and 0.12.6, for example) store a pulled manifest re-encoded rather than byte
+    for byte, so its C(/api/tags) digest can differ from the registry's; the import stores what that server's
+    own pull stores, and says so in a warning.
 seealso:
   - module: llmops.ollama.ollama_model
   - ref: ansible_collections.llmops.ollama.docsite.air_gap_bundles
@@ -407,8 +408,8 @@ class Importer:
                 raise ModuleFailure(f"Ollama at {self.client.base_url} did not list {entry['name']} after the import")
             if got != bare(model["digest"]):
                 self.mod.warn(f"{entry['name']}: Ollama stored its manifest with digest {short_digest(got)}, the "
-                              f"bundle's is {short_digest(model['digest'])} (older Ollama releases, 0.12.x and "
-                              "earlier, re-encode pulled manifests; a pull from the registry gives the same)")
+                              f"bundle's is {short_digest(model['digest'])} (older Ollama releases, 0.12.6 for "
+                              "one, re-encode pulled manifests; a pull from the registry gives the same)")
                 entry["digest"] = "sha256:" + got
         return result
 
