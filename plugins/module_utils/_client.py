@@ -761,6 +761,26 @@ class OllamaClient:
             raise
         return True
 
+    def upload_blob(self, digest, fileobj, size, stall_timeout=300.0):
+        """``POST /api/blobs/:digest`` with ``size`` bytes read from ``fileobj``; the server checks the digest.
+
+        Not retried (the caller's file position moved). Each socket operation is bounded by ``stall_timeout``;
+        the whole upload is not (it lasts as long as the blob needs).
+        """
+        path = f"/api/blobs/{digest}"
+        headers = dict(self._headers)
+        headers.update({"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        try:
+            response = self._request.open("POST", self.base_url + path, data=fileobj, headers=headers,
+                                          timeout=stall_timeout)
+            response.read(MAX_ERROR_BODY_BYTES)
+            response.close()
+        except HTTPError as exc:
+            text = _read_error_body(exc, self._clock() + self.timeout, self._clock)
+            raise self._fail(OllamaError, "POST", path, text or exc.reason, status=exc.code, server_error=text)
+        except (URLError, socket.timeout, ConnectionError, HTTPException, OSError) as exc:
+            raise self._fail(OllamaConnectionError, "POST", path, _reason(exc))
+
     def copy(self, source, destination):
         self.request("POST", "/api/copy", {"source": source, "destination": destination})
 
@@ -942,11 +962,62 @@ def registry_manifest(name, insecure=False, timeout=30.0, validate_certs=True, o
     Redirects are followed by hand, at most MAX_REDIRECTS: never from https to http (or to another scheme), and
     ``Authorization``/``Cookie`` headers (from ``headers``) only to the same scheme, host and port.
     """
-    url = registry_manifest_url(name, insecure)
-    first = url
+    digest, manifest, dummy = registry_manifest_bytes(name, insecure, timeout, validate_certs, opener, headers,
+                                                      clock)
+    return digest, manifest
+
+
+def registry_manifest_bytes(name, insecure=False, timeout=30.0, validate_certs=True, opener=None, headers=None,
+                            clock=time.monotonic):
+    """``(sha256:<hex>, manifest dict or None, the manifest's bytes as served)``; see registry_manifest."""
     sent = {"Accept": MANIFEST_MEDIA_TYPE}
     sent.update(headers or {})
     deadline = clock() + timeout
+    response, first, url = _registry_open(registry_manifest_url(name, insecure), sent, insecure, timeout, deadline,
+                                          validate_certs, opener, clock)
+    what = f"GET {url}"
+    try:
+        try:
+            body = _read_bounded(response, MAX_BODY_BYTES, deadline, clock)
+        finally:
+            response.close()
+    except _TimeUp:
+        raise RegistryError(f"The registry gave no complete answer to {what} within {timeout:g} seconds "
+                            f"(timeout)", url=first, method="GET", path=url)
+    except _TooLarge as exc:
+        raise RegistryError(f"The registry's answer to {what} is too large: {exc}", url=first, method="GET",
+                            path=url)
+    except (socket.timeout, OSError, HTTPException) as exc:
+        raise RegistryError(f"Reading the registry's answer to {what} failed: {_reason(exc)}", url=first,
+                            method="GET", path=url)
+    try:
+        manifest = json.loads(to_text(body, errors="surrogate_or_replace"))
+    except ValueError:
+        manifest = None
+    return "sha256:" + hashlib.sha256(body).hexdigest(), manifest if isinstance(manifest, dict) else None, body
+
+
+def registry_blob_url(name, digest, insecure=False):
+    """The URL Ollama itself downloads blob ``digest`` of ``name`` (a ModelName) from."""
+    scheme = "http" if insecure else "https"
+    return f"{scheme}://{name.host}/v2/{name.namespace}/{name.model}/blobs/{digest}"
+
+
+def registry_blob(name, digest, insecure=False, timeout=30.0, validate_certs=True, opener=None, clock=time.monotonic):
+    """``(response, url)``: the open answer to the registry's blob GET, for the caller to read and close.
+
+    Redirects (a registry sends blob GETs to its storage) are followed under the rules of registry_manifest;
+    the answer's headers must arrive within ``timeout``; each read of the body is bounded by ``timeout`` too.
+    """
+    deadline = clock() + timeout
+    response, dummy, url = _registry_open(registry_blob_url(name, digest, insecure), {}, insecure, timeout,
+                                          deadline, validate_certs, opener, clock)
+    return response, url
+
+
+def _registry_open(url, sent, insecure, timeout, deadline, validate_certs, opener, clock):
+    """``(response, first url, final url)`` of a registry GET, redirects followed by hand (see registry_manifest)."""
+    first = url
     for dummy in range(MAX_REDIRECTS + 1):
         proxy = proxy_for_url(url)
         request = opener or Request(validate_certs=validate_certs, http_agent=USER_AGENT, follow_redirects="none",
@@ -955,10 +1026,7 @@ def registry_manifest(name, insecure=False, timeout=30.0, validate_certs=True, o
         try:
             with _TimeLimit(deadline - clock()):
                 response = request.open("GET", url, headers=sent, timeout=max(deadline - clock(), 0.001))
-            try:
-                body = _read_bounded(response, MAX_BODY_BYTES, deadline, clock)
-            finally:
-                response.close()
+            return response, first, url
         except HTTPError as exc:
             if 300 <= exc.code < 400 and exc.headers is not None and exc.headers.get("Location"):
                 target = urljoin(url, exc.headers.get("Location"))
@@ -980,17 +1048,9 @@ def registry_manifest(name, insecure=False, timeout=30.0, validate_certs=True, o
         except _TimeUp:
             raise RegistryError(f"The registry gave no complete answer to {what} within {timeout:g} seconds "
                                 f"(timeout)", url=first, method="GET", path=url)
-        except _TooLarge as exc:
-            raise RegistryError(f"The registry's answer to {what} is too large: {exc}", url=first, method="GET",
-                                path=url)
         except (URLError, socket.timeout, ConnectionError, HTTPException, OSError) as exc:
             reason = _reason(exc)
             raise RegistryError(f"Cannot reach the registry ({what}): {reason}{plain_http_hint(reason, insecure)}",
                                 url=first, method="GET", path=url)
-        try:
-            manifest = json.loads(to_text(body, errors="surrogate_or_replace"))
-        except ValueError:
-            manifest = None
-        return "sha256:" + hashlib.sha256(body).hexdigest(), manifest if isinstance(manifest, dict) else None
     raise RegistryError(f"The registry redirected GET {first} more than {MAX_REDIRECTS} times", url=first,
                         method="GET", path=url)
