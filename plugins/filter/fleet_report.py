@@ -45,7 +45,7 @@ _value:
     - C(hosts) (one row per host, sorted, with C(name), C(url), C(version), C(error), C(models), C(loaded),
       C(version_drift)), C(host_names), C(models) (one row per model name with C(name), C(drift) (a list of
       V(digest) and V(missing)), C(digests) and C(cells), a dict of host to C(state) (V(present), V(missing) or
-      V(unknown)), C(drift) (bool: this cell is marked), C(digest) (short), C(size), C(size_human), C(loaded),
+      V(unknown)), C(drift) (true when this cell is marked), C(digest) (short), C(size), C(size_human), C(loaded),
       C(text)), C(loaded) (one row per loaded model per host), C(verify) (one row per verified model per host),
       C(findings) (C(kind), C(text)), C(drift) (the findings as lines), C(has_drift) and C(summary).
   type: dict

@@ -33,9 +33,10 @@ VERIFY_SEED = 42
 
 VERIFY_ARGSPEC = dict(
     verify=dict(type="bool", default=False),
-    verify_tokens=dict(type="int", default=16),
-    min_tokens_per_second=dict(type="float"),
-    max_first_token_ms=dict(type="float"),
+    # "token" here is a unit of text, not a credential.
+    verify_tokens=dict(type="int", default=16, no_log=False),
+    min_tokens_per_second=dict(type="float", no_log=False),
+    max_first_token_ms=dict(type="float", no_log=False),
 )
 
 

@@ -112,7 +112,7 @@ def cmd_up(args) -> None:
     t0 = time.monotonic()
     try:
         for spec in args.host:
-            name, _, version = spec.partition("=")
+            name, _sep, version = spec.partition("=")
             hosts[name] = start(name, version or "0.34.4", state)
         for name, host in hosts.items():
             reported = wait_up(host)
