@@ -709,8 +709,8 @@ def gpu_shortfalls(targets, results, minimum):
 
 def run(mod):
     request = Request(mod.params)
-    verify = VerifySettings(mod.params)
     client = mod.client
+    verify = VerifySettings(mod.params)  # validated before any request, like Request
     running = [running_entry(item) for item in client.ps()]
     if request.state == "loaded":
         targets = decide_loaded(mod, request, running)
