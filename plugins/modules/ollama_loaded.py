@@ -122,6 +122,40 @@ options:
         sits in system RAM.
       - On a host without a supported GPU every model is in system RAM (0%).
     type: int
+  verify:
+    description:
+      - After loading, prove that each model serves, and return what Ollama measured in RV(models[].verify).
+      - A chat or completion model answers one short generation (C(POST /api/generate), streamed) of a fixed
+        prompt with O(verify_tokens) tokens at most (C(num_predict)), C(seed) 42 and C(temperature) 0. An
+        embedding-only model embeds one fixed sentence (C(POST /api/embed)) and must return a vector.
+      - The request sends no C(keep_alive), so the model keeps the one it is loaded with, and it sends the
+        runner options the model is loaded with (O(options), else the context length C(/api/ps) shows, unless that
+        is the model's trained context, which C(/api/ps) may show for a larger C(num_ctx)), so it does not reload
+        the model.
+      - Verifying does not count as a change. In check mode nothing is generated and RV(models[].verify) is
+        V(null).
+    type: bool
+    default: false
+  verify_tokens:
+    description:
+      - The most tokens the verify generation may produce (C(num_predict)), from 1 to 4096. More tokens give a
+        steadier tokens-per-second figure and take longer.
+    type: int
+    default: 16
+  min_tokens_per_second:
+    description:
+      - With O(verify=true), fail when a chat model generates fewer tokens per second than this (C(eval_count)
+        divided by C(eval_duration), as Ollama measured them). The message names the measured figure and this
+        threshold.
+      - Embedding-only models generate nothing and are not held to it.
+    type: float
+  max_first_token_ms:
+    description:
+      - With O(verify=true), fail when a chat model's first token arrives later than this many milliseconds
+        after the verify request was sent (measured by the module, so it includes the network). The message
+        names the measured figure and this threshold.
+      - Embedding-only models are not held to it.
+    type: float
   load_timeout:
     description:
       - Seconds to wait for one load request. Loading a large model from disk into GPU memory takes long.
@@ -175,6 +209,19 @@ EXAMPLES = r"""
 - name: Show when each model expires
   ansible.builtin.debug:
     msg: "{{ warm.models | items2dict(key_name='name', value_name='expires_at') }}"
+
+- name: Prove the chat model answers at 20 tokens/s or more, with the first token within 2 seconds
+  llmops.ollama.ollama_loaded:
+    name: qwen2.5:7b
+    keep_alive: -1
+    verify: true
+    min_tokens_per_second: 20
+    max_first_token_ms: 2000
+  register: verified
+
+- name: Show the generation speed Ollama measured
+  ansible.builtin.debug:
+    msg: "{{ verified.models[0].verify.tokens_per_second }} tokens/s"
 
 - name: Free the memory
   llmops.ollama.ollama_loaded:
@@ -240,6 +287,85 @@ models:
       description: The context length the runner was started with.
       type: int
       sample: 4096
+    verify:
+      description:
+        - With O(verify=true), what the verify request measured; V(null) in check mode. Not returned without
+          O(verify).
+        - Durations are milliseconds, converted from the nanoseconds Ollama reports; a figure Ollama did not
+          report is V(null).
+      type: dict
+      returned: when O(verify=true)
+      contains:
+        kind:
+          description: V(generate) for a chat/completion model, V(embed) for an embedding-only model.
+          type: str
+          sample: generate
+        path:
+          description: The endpoint used.
+          type: str
+          sample: /api/generate
+        prompt:
+          description: The fixed prompt (or, for V(embed), the fixed sentence) that was sent.
+          type: str
+        num_predict:
+          description: The token limit sent (O(verify_tokens)); V(null) for V(embed).
+          type: int
+          sample: 16
+        response:
+          description: The generated text; V(null) for V(embed).
+          type: str
+          sample: The sky is blue on a clear day.
+        done_reason:
+          description: Why generation stopped (C(stop) or C(length)), as Ollama says.
+          type: str
+          sample: length
+        first_token_ms:
+          description: Milliseconds from sending the request to the first streamed chunk with text (module-side).
+          type: float
+          sample: 48.2
+        load_ms:
+          description: C(load_duration) (time Ollama spent loading the model for this request; near 0 when loaded).
+          type: float
+          sample: 0.21
+        total_ms:
+          description: C(total_duration) (the whole request, server-side).
+          type: float
+          sample: 412.7
+        prompt_tokens:
+          description: C(prompt_eval_count) (tokens of the prompt that were evaluated).
+          type: int
+          sample: 24
+        prompt_ms:
+          description: C(prompt_eval_duration).
+          type: float
+          sample: 35.1
+        prompt_tokens_per_second:
+          description: C(prompt_eval_count) per second of C(prompt_eval_duration).
+          type: float
+          sample: 683.76
+        tokens:
+          description: C(eval_count) (tokens generated).
+          type: int
+          sample: 16
+        eval_ms:
+          description: C(eval_duration).
+          type: float
+          sample: 360.4
+        tokens_per_second:
+          description: C(eval_count) per second of C(eval_duration), the generation speed.
+          type: float
+          sample: 44.4
+        embedding_length:
+          description: The length of the returned vector, for V(embed); V(null) for V(generate).
+          type: int
+          sample: 384
+verified:
+  description: With O(verify=true), one line per verified model with its main figures (empty in check mode).
+  returned: when O(verify=true)
+  type: list
+  elements: str
+  sample: ["verified gemma3:270m via /api/generate: first token 48.2 ms, 16 tokens at 44.4 tokens/s, prompt 24
+    tokens at 683.76 tokens/s"]
 unverified:
   description:
     - What this server's C(/api/ps) cannot confirm, one line per model. Ollama before 0.10.0 reports no context
@@ -292,6 +418,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     unreachable_message,
     wait_unloaded,
 )
+from ansible_collections.llmops.ollama.plugins.module_utils._verify import VERIFY_ARGSPEC, VerifySettings, run_verify
 
 ARGUMENT_SPEC = dict(
     name=dict(type="list", elements="str", required=True, aliases=["model", "models"]),
@@ -303,6 +430,7 @@ ARGUMENT_SPEC = dict(
     min_gpu_percent=dict(type="int"),
     load_timeout=dict(type="float", default=600.0),
 )
+ARGUMENT_SPEC.update(VERIFY_ARGSPEC)
 
 # Below this keep_alive a model may legitimately be gone again when the module reads /api/ps after loading it.
 _SHORT_KEEP_ALIVE = 30.0
@@ -582,6 +710,7 @@ def gpu_shortfalls(targets, results, minimum):
 def run(mod):
     request = TaskRequest(mod.params)
     client = mod.client
+    verify = VerifySettings(mod.params)  # validated before any request, like Request
     running = [running_entry(item) for item in client.ps()]
     if request.state == "loaded":
         targets = decide_loaded(mod, request, running)
@@ -613,7 +742,22 @@ def run(mod):
         shortfalls = gpu_shortfalls([t for t, r in checked], [r for t, r in checked], request.min_gpu)
         if shortfalls:
             raise ModuleFailure("; ".join(shortfalls), **result)
+    if verify.enabled:
+        verify_loaded(mod, verify, request, targets, result)
     return result
+
+
+def verify_loaded(mod, verify, request, targets, result):
+    """verify=true: one short generation or embedding per model; figures in models[].verify, never a change."""
+    entries = [(t.name, t.show, r) for t, r in zip(targets, result["models"])]
+    try:
+        lines, failures = run_verify(mod.client, verify, entries, request.options, mod.params["load_timeout"],
+                                     mod.check_mode)
+    except OllamaError as exc:
+        raise ModuleFailure(f"Verifying failed: {exc}", error=exc.as_dict(), **result)
+    result["verified"] = lines
+    if failures:
+        raise ModuleFailure("; ".join(failures), **result)
 
 
 def apply(mod, client, request, targets, todo, result):

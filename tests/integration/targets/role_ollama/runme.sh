@@ -124,6 +124,16 @@ read -r changed failed < <(recap "$work/check2.log")
 expect "0" "eq" "0" "role_ollama: check mode after a run must report changed=0"
 same_changes "$work/check2.log" "$work/run2.log"
 
+# 3b. ollama_verify: after warm-up every warm model serves (one generation, one embedding), the report shows
+# Ollama's figures, and verifying is no change.
+run_role verify -e ollama_verify=true -e ollama_verify_tokens=4
+read -r changed failed < <(recap "$work/verify.log")
+expect "0" "eq" "0" "role_ollama: a run with ollama_verify must report changed=0"
+chat_model=$(sed -n 's/^ollama_chat_model: *//p' "$config" | tr -d "\"'")
+grep -qE "\"verified $chat_model via /api/generate: first token [0-9.]+ ms, [0-9]+ tokens at [0-9.]+ tokens/s" \
+  "$work/verify.log"
+grep -qE '"verified [^"]+ via /api/embed: 384 dimensions, ' "$work/verify.log"
+
 # 4. systemd branch (no systemd here): check + diff renders the unit, the drop-in and the warm-up unit.
 run_role systemd --check --diff -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/systemd" \
   -e ollama_warm_on_boot=true -e "ollama_warm_script_path=$work/ollama-warm.py" \
