@@ -61,12 +61,14 @@ OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
 # long: the role's install path re-runs the role ~20 times), which run on the oldest, pinned and newest line; and
 # these on every older Ollama (see plan()).
 CI_EDGE_ONLY_TARGETS = ("role_install",)
-# And these on the pinned line only: real systemd hosts over SSH (a reboot, an upgrade), several servers at once.
-CI_PINNED_ONLY_TARGETS = ("role_systemd",)
+# And these on the pinned line only: real systemd hosts over SSH (a reboot, an upgrade), the fleet playbooks
+# against several servers at once (they run the same modules the other targets run on every line).
+CI_PINNED_ONLY_TARGETS = ("role_systemd", "fleet_report", "rolling_update")
 # Rough relative cost of a target (the default is 1), to start the longest cells first.
-TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 5}
-# Long targets that CI runs in a cell of their own, beside the rest of their line.
-CI_OWN_CELL_TARGETS = ("role_install", "role_systemd")
+TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 5, "ollama_bundle": 4, "fleet_report": 3,
+                 "rolling_update": 3}
+# Long targets that CI runs in cells of their own (one cell per group), beside the rest of their line.
+CI_OWN_CELL_GROUPS = (("role_install",), ("role_systemd",), ("fleet_report", "rolling_update"))
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
@@ -185,9 +187,12 @@ def plan(mode: str, only: str | None) -> list[Cell]:
                     if (line in edges or t not in CI_EDGE_ONLY_TARGETS)
                     and (line == VERSIONS_CORE or t not in CI_PINNED_ONLY_TARGETS)]
             # The heavy targets get cells of their own (own rig), so they run beside the rest, not after it.
-            heavy = [t for t in mine if t in CI_OWN_CELL_TARGETS]
+            heavy = [t for group in CI_OWN_CELL_GROUPS for t in group]
             cells.append(Cell("integration", line, OLLAMA_NEWEST, [t for t in mine if t not in heavy]))
-            cells += [Cell("integration", line, OLLAMA_NEWEST, [t], part=t) for t in heavy]
+            for group in CI_OWN_CELL_GROUPS:
+                if any(t in mine for t in group):
+                    cells.append(Cell("integration", line, OLLAMA_NEWEST, [t for t in group if t in mine],
+                                      part="+".join(t for t in group if t in mine)))
         for version in OLLAMA_VERSIONS:
             if version != OLLAMA_NEWEST:
                 cells.append(Cell("integration", VERSIONS_CORE, version,
