@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
   - llmops.ollama._attributes
+  - llmops.ollama._progress
 attributes:
   check_mode:
     support: partial
@@ -285,6 +286,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     running_entry,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -303,6 +305,7 @@ ARGUMENT_SPEC = dict(
     min_gpu_percent=dict(type="int"),
     load_timeout=dict(type="float", default=600.0),
 )
+ARGUMENT_SPEC.update(PROGRESS_ARGSPEC)
 
 # Below this keep_alive a model may legitimately be gone again when the module reads /api/ps after loading it.
 _SHORT_KEEP_ALIVE = 30.0
@@ -581,6 +584,10 @@ def gpu_shortfalls(targets, results, minimum):
 
 def run(mod):
     request = Request(mod.params)
+    progress = Progress(mod.params, enabled=not mod.check_mode)
+    problem = progress.check()
+    if problem:
+        raise ModuleFailure(problem)
     client = mod.client
     running = [running_entry(item) for item in client.ps()]
     if request.state == "loaded":
@@ -596,7 +603,7 @@ def run(mod):
         result["models"] = [model_result(t, None if t.action == "unloaded" else t.running, t.action == "loaded")
                             for t in targets]
     else:
-        after = apply(mod, client, request, targets, todo, result)
+        after = apply(mod, client, request, targets, todo, result, progress)
         result["models"] = [model_result(t, t.find_runner(after)) for t in targets]
     if mod.diff_mode:
         result["diff"] = {"before": diff_text(loaded_set(running)), "after": diff_text(loaded_set(after)),
@@ -616,15 +623,23 @@ def run(mod):
     return result
 
 
-def apply(mod, client, request, targets, todo, result):
+_LOAD_VERBS = {"loaded": ("loading", "loaded"), "reloaded": ("reloading", "reloaded"),
+               "refreshed": ("refreshing", "refreshed")}
+
+
+def apply(mod, client, request, targets, todo, result, progress=None):
     """Send the loads or unloads; return /api/ps (as running_entry dicts) afterwards."""
     done = []
     for target in todo:
         try:
             if target.action == "unloaded":
                 unload(client, target.unload_as)
-            else:
+            elif progress is None:
                 load(client, target, request, mod.params["load_timeout"])
+            else:
+                verb, done_verb = _LOAD_VERBS.get(target.action, ("loading", "loaded"))
+                with progress.load(target.name, (target.installed or {}).get("size"), verb, done_verb):
+                    load(client, target, request, mod.params["load_timeout"])
         except OllamaError as exc:
             verb = "Unloading" if target.action == "unloaded" else "Loading"
             raise ModuleFailure(

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
   - llmops.ollama._attributes
+  - llmops.ollama._progress
 attributes:
   check_mode:
     support: full
@@ -370,6 +371,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     parse_names,
     short_digest,
 )
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -401,6 +403,7 @@ ARGUMENT_SPEC = dict(
     models_dir=dict(type="path"),
     free_space_margin=dict(type="int", default=1024),
 )
+ARGUMENT_SPEC.update(PROGRESS_ARGSPEC)
 
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 _LIST_PARAMETERS = ("stop",)
@@ -591,6 +594,7 @@ class Run:
         self._running = None  # /api/ps, read once when something is deleted
         self._manifests = {}  # name key -> (digest, manifest, error) from the registry
         self._blobs = {}      # digest -> whether the server has that blob (HEAD /api/blobs)
+        self.progress = Progress(mod.params, enabled=not mod.check_mode)
 
     def fail(self, message):
         raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
@@ -688,10 +692,12 @@ class Run:
         return stats
 
     def pull(self, name):
+        stats = self.pull_stats(name)
         try:
-            stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
-                                      stall_timeout=self.params["stall_timeout"], retries=self.params["retries"],
-                                      stats=self.pull_stats(name))
+            with self.progress.pull(name.raw, stats.planned, self.params["retries"] + 1) as op:
+                stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
+                                          stall_timeout=self.params["stall_timeout"], retries=self.params["retries"],
+                                          stats=stats, progress=op)
         except OllamaError as exc:
             hint = ""
             if "manifest: file does not exist" in (exc.server_error or ""):
@@ -874,8 +880,9 @@ class Run:
             pull = self.pull(base_name)[0]
             self.actions.append(f"Pulled {spec['from']} ({format_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
         try:
-            for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
-                pass
+            with self.progress.create(name.raw) as op:
+                for item in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
+                    op.see(item)
         except OllamaError as exc:
             self.fail(f"Building {name.raw} from {spec['from']} failed: {exc}")
         after = self.fresh_index().get(name.key)
@@ -900,6 +907,9 @@ def manage(mod):
     names, digest, create = decide(mod.params)
     state = mod.params["state"]
     run = Run(mod)
+    problem = run.progress.check()
+    if problem:
+        raise ModuleFailure(problem)
     run.before = index_tags(mod.client.tags())
     doomed = {name.key for name in names if name.key in run.before} if state == "absent" else set()
     if state == "latest":
