@@ -264,6 +264,8 @@ class Progress:
                 self._write(f"working  {format_duration(now - self.started)}")
 
     def _write(self, line):
+        if not self.enabled:
+            return
         if self.status_file:
             try:
                 directory = os.path.dirname(self.status_file)

@@ -51,8 +51,9 @@ CONFIG_SECTION = "llmops_ollama"
 ASYNC_LIMIT = 7 * 24 * 3600
 # How long the poller keeps trying while the connection to the host fails (the job goes on meanwhile).
 GIVE_UP_AFTER = 300.0
-# The first polls come sooner, so a task that has nothing to transfer ends about as fast as a plain run.
-FIRST_POLLS = (0.3, 0.7)
+# The first polls come sooner (0.25 s, doubling up to the interval), so a task that has nothing to transfer
+# ends about as fast as a plain run.
+FIRST_POLL = 0.25
 _MARK = "--llmops-ollama-job--"
 _RUNNING = re.compile(r'^\s*\{"started": (?:1|true), "finished": (?:0|false)')
 # Keys async_status and async_wrapper add to a module's result.
@@ -210,7 +211,7 @@ class ProgressAction(ActionBase):
         missing = 0
         failing_since = None
         while True:
-            time.sleep(FIRST_POLLS[polls] if polls < len(FIRST_POLLS) else internal["interval"])
+            time.sleep(min(FIRST_POLL * 2 ** polls, internal["interval"]))
             polls += 1
             try:
                 lines, offset, head = self._poll(status_file, offset, job_file)
@@ -237,20 +238,21 @@ class ProgressAction(ActionBase):
 
         final = self._collect(task_vars, jid, async_dir, host)
         try:
-            lines = self._poll(status_file, offset, job_file)[0]
-            for line in lines:
+            for line in self._poll(status_file, offset, job_file, remove=True)[0]:
                 display.display(f"{host} | {line}")
-            self._low_level_execute_command(f"rm -f {shlex.quote(job_file)} {shlex.quote(status_file)}",
-                                            sudoable=True)
         except AnsibleConnectionFailure as exc:
             display.warning(f"{host}: could not remove {job_file} and {status_file}: {to_text(exc)}")
         for key in _ASYNC_KEYS:
             final.pop(key, None)
         return merge_hash(result, _without_internal(final))
 
-    def _poll(self, status_file, offset, job_file):
+    def _poll(self, status_file, offset, job_file, remove=False):
+        """One command: the status file from ``offset`` on, then the head of the job file (or, with ``remove``,
+        the removal of both files)."""
+        last = f"rm -f {shlex.quote(job_file)} {shlex.quote(status_file)}" if remove else \
+            f"head -c 200 {shlex.quote(job_file)} 2>/dev/null"
         cmd = (f"tail -c +{offset + 1} {shlex.quote(status_file)} 2>/dev/null; "
-               f"printf '\\n%s\\n' {shlex.quote(_MARK)}; head -c 200 {shlex.quote(job_file)} 2>/dev/null")
+               f"printf '\\n%s\\n' {shlex.quote(_MARK)}; {last}")
         res = self._low_level_execute_command(cmd, sudoable=True)
         return split_poll_output(res.get("stdout", ""), offset)
 
