@@ -21,7 +21,7 @@ options:
         C(gpu-03 | pulling qwen2.5:72b  41% 19.2/47.4 GB  112 MB/s  ETA 4m12s) (with C((attempt 2/4)) when a
         pull is retried), and a last line when that operation ends.
       - To do that, the action plugin starts the module in the background on the host (as C(async) does) and
-        reads its progress every O(progress_interval) seconds. So a pull also survives a dropped connection:
+        reads its progress every O(progress_interval) seconds. So a pull also survives a dropped connection;
         the poller retries for up to five minutes and the pull goes on meanwhile.
       - V(auto) shows lines only while a transfer actually happens (a pull that downloads bytes, a build or a
         load that takes longer than one interval). A model that is already installed prints nothing.

@@ -136,6 +136,8 @@ notes:
     listed by C(/api/ps) after its load fails the task (unless its O(keep_alive) is shorter than 30 seconds).
   - A load request answers when the model is ready; a failed load (for example C(model requires more system
     memory)) fails the task with the server's message, and models loaded before it stay loaded.
+  - A load that takes longer than O(progress_interval) is shown on the controller while it runs (see O(progress));
+    Ollama reports no progress for a load, so the line shows the model's size and the time so far.
 seealso:
   - module: llmops.ollama.ollama_info
     description: Shows what is loaded (O(llmops.ollama.ollama_info#module:gather=running)).

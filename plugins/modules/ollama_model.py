@@ -182,8 +182,12 @@ options:
     type: int
     default: 3
 notes:
-  - Ansible modules cannot print while they run, so the progress of a long pull is not shown live. The module reads
-    the progress stream line by line and reports what was pulled in RV(models[].pull) when it finishes.
+  - The progress of a long pull or build is shown on the controller while it runs, one line per host per
+    O(progress_interval) (see O(progress)), and can be appended to a file on the host (O(progress_log)). What was
+    pulled is reported in RV(models[].pull) when the module finishes.
+  - A pull survives a dropped SSH connection when the task runs in the background, with O(progress) (the default
+    V(auto)) or with C(async) and C(poll) on the task. See
+    R(Progress and long pulls,ansible_collections.llmops.ollama.docsite.progress).
   - Two runs pulling the same model at the same time both succeed; the server downloads each blob once.
   - "The module talks to the registry itself only for O(state=latest) in check mode and for O(digest); it then
     uses the proxy settings of the host the module runs on (C(https_proxy), C(no_proxy))."
@@ -195,6 +199,8 @@ seealso:
     description: Private registries, air-gapped hosts, digest pins and updates.
   - ref: ansible_collections.llmops.ollama.docsite.connection
     description: Connecting to Ollama, retries and error messages.
+  - ref: ansible_collections.llmops.ollama.docsite.progress
+    description: Live progress of long pulls, progress_log, and async pulls that survive a dropped connection.
 """
 
 EXAMPLES = r"""
@@ -236,6 +242,18 @@ EXAMPLES = r"""
   llmops.ollama.ollama_model:
     name: llama3.2
     state: absent
+
+- name: A large model, one progress line every 30 seconds, also written to a file on the host
+  llmops.ollama.ollama_model:
+    name: qwen2.5:72b
+    progress_interval: 30
+    progress_log: /var/log/ollama-pull.log
+
+- name: A pull that must survive a dropped SSH connection, polled by Ansible (no progress lines)
+  llmops.ollama.ollama_model:
+    name: qwen2.5:72b
+  async: 7200
+  poll: 15
 
 - name: Report what a pull transferred
   llmops.ollama.ollama_model:

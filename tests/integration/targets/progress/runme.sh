@@ -11,7 +11,8 @@
 #   3. check mode prints none; progress never prints none, and its result equals the progress run's;
 #   4. async/poll on the task: Ansible polls, the action plugin stays out of the way, progress_log still works;
 #   5. the controller killed in the middle of a pull (a dropped connection): the pull finishes on the host;
-#   6. ollama_loaded with progress always prints its load.
+#   6. ollama_loaded with progress always prints its load;
+#   7. the role with ollama_pull_async: Ansible polls the pulls (no async in check mode), progress_log works.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -139,5 +140,30 @@ play load load.yml -e "model=$throttled target_hosts=gpu-01"
 grep -qE '^gpu-01 \| loading .+\(253 MB\)  [0-9]+s$' "$work/load.log" || fail "no load progress line"
 grep -qE '^gpu-01 \| loaded .+ in [0-9]+s$' "$work/load.log" || fail "no last load line"
 [ "$(recap gpu-01 failed "$work/load.log")" = 0 ] || fail "the load play failed"
+
+step "7. the role: its pulls as async jobs polled by Ansible (and a check run, where async must stay off)"
+delete_model "${url[gpu-02]}" "$throttled"
+cat >"$work/role-vars.yml" <<YAML
+ollama_hosts: gpu-02
+ollama_provision_become: false
+ollama_install: false
+ollama_service_manager: none
+ollama_url: ${url[gpu-02]}
+ollama_models_insecure: true
+ollama_models: ["$throttled"]
+ollama_pull_async: 600
+ollama_pull_poll: 2
+ollama_pull_progress_log: $work/role-progress.log
+YAML
+role() { ansible-playbook -i "$work/inventory" llmops.ollama.provision -e "@$work/role-vars.yml" "$@" 2>&1; }
+role --check | tee "$work/role-check.log"
+[ "$(recap gpu-02 failed "$work/role-check.log")" = 0 ] || fail "the role's check run failed"
+has_model "${url[gpu-02]}" "$throttled" && fail "the role's check run pulled"
+role | tee "$work/role.log"
+[ "$(recap gpu-02 failed "$work/role.log")" = 0 ] || fail "the role failed"
+grep -q '^ASYNC POLL on gpu-02' "$work/role.log" || fail "the role's pull did not run as an async job"
+python check_lines.py "$work/role.log" 0 gpu-02
+has_model "${url[gpu-02]}" "$throttled" || fail "the role did not pull the model"
+grep -q ' pulled ' "$work/role-progress.log" || fail "no progress_log from the role's async pull"
 
 echo "progress: all checks passed in $((SECONDS - started))s"
