@@ -11,7 +11,8 @@ A module that pulls, creates or loads reports what it does to a ``Progress``; a 
 one line per interval (``pulling qwen2.5:72b  41% 19.2/47.4 GB  112 MB/s  ETA 4m12s``), appended to
 
 - the status file the controller's poller reads (the action plugins of ollama_model and ollama_loaded pass its
-  path in the internal option ``_progress``; they print each new line as ``<host> | <line>``), and
+  path, with the mode and the interval they resolved, in the environment variable ``ENV_JOB``; they print each
+  new line as ``<host> | <line>``), and
 - ``progress_log``, a file on the host (each line with a UTC timestamp), for ``tail -f``.
 
 With ``auto`` a line is written while a transfer actually happens (a pull that downloads bytes, a create or a
@@ -32,14 +33,26 @@ DEFAULT_INTERVAL = 10.0
 MIN_INTERVAL = 0.5
 MODES = ("auto", "always", "never")
 
+# Set by the action plugins for the module's process only: {"file": path, "mode": "auto", "interval": 10}
+# (an environment variable, not an option, so nothing of it shows in the task's invocation or result).
+ENV_JOB = "LLMOPS_OLLAMA_PROGRESS_JOB"
+
 # The options the action plugins read too; documented in plugins/doc_fragments/_progress.py.
 PROGRESS_ARGSPEC = dict(
     progress=dict(type="str", choices=list(MODES)),
     progress_interval=dict(type="float"),
     progress_log=dict(type="path"),
-    # Internal: set by the action plugin, never by a user ({"file": path, "mode": "auto", "interval": 10}).
-    _progress=dict(type="dict"),
 )
+
+
+def job_settings(environ=None):
+    """What the action plugin passed in ENV_JOB ({} when run without it, or when it cannot be read)."""
+    environ = os.environ if environ is None else environ
+    try:
+        settings = json.loads(environ.get(ENV_JOB) or "{}")
+    except ValueError:
+        return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def format_duration(seconds):
@@ -113,7 +126,7 @@ class Operation:
     def retrying(self, attempt, delay, error):
         self.attempt = attempt
         self.retry_at = self.clock() + delay
-        self.retry_error = str(error).split(": ")[-1][:80]
+        self.retry_error = str(error).rsplit(": ", maxsplit=1)[-1][:80]
 
     # ------------------------------------------------------------------------------ figures (ticker thread)
 
@@ -177,8 +190,9 @@ class Operation:
 class Progress:
     """Where a module's progress lines go, and the ticker that writes one per interval. Inert when unused."""
 
-    def __init__(self, params, enabled=True, clock=time.monotonic, wall=time.time, start_thread=True):
-        internal = params.get("_progress") or {}
+    def __init__(self, params, enabled=True, environ=None, clock=time.monotonic, wall=time.time,
+                 start_thread=True):
+        internal = job_settings(environ)
         self.status_file = internal.get("file")
         self.log_file = params.get("progress_log")
         mode = internal.get("mode") or params.get("progress") or "auto"

@@ -9,14 +9,15 @@
 
 When progress applies (not check mode, no ``async`` on the task, a connection that can run Ansible's
 ``async_wrapper``, and a state that can transfer something), the action plugin starts the module the way
-``async`` does, with the internal option ``_progress`` naming a status file next to the job file in the async
-directory. Every interval it reads, in one shell command over the connection, the new lines of that file (the
+``async`` does, with the environment variable ``LLMOPS_OLLAMA_PROGRESS_JOB`` naming a status file next to the
+job file in the async directory (and the mode and interval resolved here). Every interval it reads, in one shell command over the connection, the new lines of that file (the
 module writes one per interval, see module_utils/_progress.py) and the head of the job file; it prints each new
 line as ``<host> | <line>``. When the job file holds the result, it is read with ``async_status`` (so it is
 parsed exactly as Ansible parses any module result), both files are removed, and the result is returned
 without the keys the background run adds: the task's result is the same as without progress.
 
-Otherwise the module runs the way the ``normal`` action plugin runs it.
+Otherwise the module runs the way the ``normal`` action plugin runs it (with the mode and interval in the same
+variable, for ``progress_log``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ MIN_INTERVAL = 0.5
 ENV_MODE = "LLMOPS_OLLAMA_PROGRESS"
 ENV_INTERVAL = "LLMOPS_OLLAMA_PROGRESS_INTERVAL"
 CONFIG_SECTION = "llmops_ollama"
+ENV_JOB = "LLMOPS_OLLAMA_PROGRESS_JOB"  # module_utils/_progress.py reads it
 
 # The background job's own time limit (async_wrapper kills it after this); the module bounds every request
 # and every stall itself, so this only catches a module that hangs for a week.
@@ -173,14 +175,24 @@ class ProgressAction(ActionBase):
 
     def _run_plain(self, result, task_vars, internal):
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
-        module_args = None
-        if internal is not None:
-            module_args = dict(self._task.args, _progress=internal)
-        result = merge_hash(result, self._execute_module(module_args=module_args, task_vars=task_vars,
-                                                         wrap_async=wrap_async))
+        result = merge_hash(result, self._execute_with(internal, task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        return _without_internal(result)
+        return result
+
+    def _execute_with(self, internal, **kwargs):
+        """_execute_module with ENV_JOB in the module's environment (added to the task's for this call only)."""
+        if internal is None:
+            return self._execute_module(**kwargs)
+        if self._task.environment is None:
+            self._task.environment = []
+        environment = self._task.environment
+        index = len(environment)
+        environment.append({ENV_JOB: json.dumps(internal, sort_keys=True)})
+        try:
+            return self._execute_module(**kwargs)
+        finally:
+            del environment[index]
 
     # ------------------------------------------------------------------------------------------ polled
 
@@ -192,17 +204,16 @@ class ProgressAction(ActionBase):
         join = self._connection._shell.join_path
         status_file = join(async_dir, f"llmops-ollama-progress-{secrets.token_hex(8)}")
         internal = dict(internal, file=status_file)
-        module_args = dict(self._task.args, _progress=internal)
 
         saved = self._task.async_val
         self._task.async_val = ASYNC_LIMIT
         try:
-            started = self._execute_module(module_args=module_args, task_vars=task_vars, wrap_async=True)
+            started = self._execute_with(internal, task_vars=task_vars, wrap_async=True)
         finally:
             self._task.async_val = saved
         jid = started.get("ansible_job_id")
         if started.get("failed") or not jid:
-            return merge_hash(result, _without_internal(started))
+            return merge_hash(result, started)
         job_file = started.get("results_file") or join(async_dir, jid)
         display.vvv(f"llmops.ollama: {host}: job {jid}, progress in {status_file}", host=host)
 
@@ -244,7 +255,7 @@ class ProgressAction(ActionBase):
             display.warning(f"{host}: could not remove {job_file} and {status_file}: {to_text(exc)}")
         for key in _ASYNC_KEYS:
             final.pop(key, None)
-        return merge_hash(result, _without_internal(final))
+        return merge_hash(result, final)
 
     def _poll(self, status_file, offset, job_file, remove=False):
         """One command: the status file from ``offset`` on, then the head of the job file (or, with ``remove``,
@@ -280,11 +291,3 @@ class ProgressAction(ActionBase):
             self._connection.reset()
         except Exception:  # a connection without reset, or one that cannot reset now: the next try says more
             pass
-
-
-def _without_internal(result):
-    """The result without the internal option in ``invocation`` (the user never set it)."""
-    module_args = (result.get("invocation") or {}).get("module_args")
-    if isinstance(module_args, dict):
-        module_args.pop("_progress", None)
-    return result

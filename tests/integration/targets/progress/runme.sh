@@ -77,13 +77,13 @@ step "1. a throttled pull on two hosts at once"
 play first pull.yml -e "model=$throttled"
 python check_lines.py "$work/first.log" 3 gpu-01 gpu-02 \
   --log "gpu-01=$work/gpu-01-progress.log" --log "gpu-02=$work/gpu-02-progress.log"
-[ "$(changed gpu-01 first)" = 1 ] && [ "$(changed gpu-02 first)" = 1 ] || fail "the pulls did not report changed"
+if [ "$(changed gpu-01 first)" != 1 ] || [ "$(changed gpu-02 first)" != 1 ]; then fail "the pulls did not report changed"; fi
 for host in gpu-01 gpu-02; do has_model "${url[$host]}" "$throttled" || fail "$host: the model is not installed"; done
 
 step "2. installed, and an unthrottled model present on the rig server: no progress line"
 play second pull.yml -e "model=$throttled"
 python check_lines.py "$work/second.log" 0 gpu-01 gpu-02
-[ "$(changed gpu-01 second)" = 0 ] && [ "$(changed gpu-02 second)" = 0 ] || fail "the second run changed something"
+if [ "$(changed gpu-01 second)" != 0 ] || [ "$(changed gpu-02 second)" != 0 ]; then fail "the second run changed something"; fi
 play present pull.yml -e "model=$present server_url=$(value ollama_url)"
 python check_lines.py "$work/present.log" 0 gpu-01 gpu-02
 
@@ -106,7 +106,7 @@ assert first == never, f"the result with progress differs from the one without:\
 print("progress: the result with progress equals the result without (keys and values)")
 PY
 
-grep -l "_progress" "$work"/*.json && fail "the internal option _progress shows in a result"
+grep -l "LLMOPS_OLLAMA_PROGRESS_JOB" "$work"/*.json && fail "the action plugin's internal settings show in a result"
 
 step "4. async and poll on the task: Ansible polls, no progress line, progress_log still written"
 delete_model "${url[gpu-02]}" "$throttled"

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaClient, pull_with_retries
 from ansible_collections.llmops.ollama.plugins.module_utils._progress import (
+    ENV_JOB,
     Operation,
     Progress,
     format_duration,
@@ -31,9 +32,9 @@ class Clock:
         return self.now
 
 
-def progress(tmp_path, clock, **params):
-    params.setdefault("_progress", {"file": str(tmp_path / "async" / "status"), "mode": "auto", "interval": 10})
-    return Progress(params, clock=clock, wall=lambda: 0.0, start_thread=False)
+def progress(tmp_path, clock, job=None, **params):
+    job = job or {"file": str(tmp_path / "async" / "status"), "mode": "auto", "interval": 10}
+    return Progress(params, environ={ENV_JOB: json.dumps(job)}, clock=clock, wall=lambda: 0.0, start_thread=False)
 
 
 def status_lines(tmp_path):
@@ -78,7 +79,7 @@ def test_always_writes_every_interval_and_the_log_has_the_same_lines_with_a_time
     clock = Clock()
     log = tmp_path / "progress.log"
     prog = progress(tmp_path, clock, progress_log=str(log),
-                    _progress={"file": str(tmp_path / "async" / "status"), "mode": "always", "interval": 2})
+                    job={"file": str(tmp_path / "async" / "status"), "mode": "always", "interval": 2})
     prog.tick()
     with prog.load("gemma3:270m", size=253_000_000):
         clock.now += 3
@@ -100,8 +101,8 @@ def test_a_retry_is_shown_with_its_delay_and_the_error(tmp_path):
 
 
 def test_check_mode_writes_nothing_not_even_the_log(tmp_path):
-    params = {"_progress": {"file": str(tmp_path / "status"), "mode": "always"}, "progress_log": str(tmp_path / "log")}
-    prog = Progress(params, enabled=False, start_thread=False)
+    job = {ENV_JOB: json.dumps({"file": str(tmp_path / "status"), "mode": "always"})}
+    prog = Progress({"progress_log": str(tmp_path / "log")}, enabled=False, environ=job, start_thread=False)
     assert prog.check() is None
     with prog.pull("m"):
         prog.tick()
@@ -109,7 +110,7 @@ def test_check_mode_writes_nothing_not_even_the_log(tmp_path):
 
 
 def test_an_unwritable_progress_log_is_named(tmp_path):
-    prog = Progress({"progress_log": str(tmp_path / "missing" / "log")}, start_thread=False)
+    prog = Progress({"progress_log": str(tmp_path / "missing" / "log")}, environ={}, start_thread=False)
     assert prog.check().startswith(f"progress_log: cannot append to {tmp_path / 'missing' / 'log'}: ")
 
 
@@ -141,5 +142,5 @@ def test_pull_with_retries_tells_the_progress_every_line_and_every_retry(server)
 
 @pytest.mark.parametrize("mode", ["auto", "always"])
 def test_no_status_file_and_no_log_means_no_thread(mode):
-    prog = Progress({"progress": mode})
+    prog = Progress({"progress": mode}, environ={ENV_JOB: "not json"})
     assert not prog.enabled and prog._thread is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import ENV_JOB
 from ansible_collections.llmops.ollama.plugins.modules import ollama_loaded, ollama_model
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
@@ -24,12 +25,12 @@ def slow_pull():
     return Reply(lines=lines, line_delay=0.1)
 
 
-def test_a_pull_writes_its_lines_to_progress_log_and_the_status_file(server, tmp_path):
+def test_a_pull_writes_its_lines_to_progress_log_and_the_status_file(server, tmp_path, monkeypatch):
     server.on("GET", "/api/tags", Reply(body={"models": []}), Reply(body={"models": [ENTRY]}))
     server.on("POST", "/api/pull", slow_pull())
     log, status = tmp_path / "pull.log", tmp_path / "async" / "status"
-    result = run_module(ollama_model, {"url": server.url, "name": ["m"], "progress_log": str(log),
-                                       "_progress": {"file": str(status), "mode": "auto", "interval": 0.5}})
+    monkeypatch.setenv(ENV_JOB, json.dumps({"file": str(status), "mode": "auto", "interval": 0.5}))
+    result = run_module(ollama_model, {"url": server.url, "name": ["m"], "progress_log": str(log)})
     assert result["changed"] and not result["failed"], result
     controller = [json.loads(line) for line in status.read_text().splitlines()]
     logged = log.read_text().splitlines()
@@ -49,14 +50,14 @@ def test_an_unwritable_progress_log_fails_before_any_request(server, tmp_path):
 def test_check_mode_creates_no_progress_log(server, tmp_path):
     server.on("GET", "/api/tags", Reply(body={"models": []}))
     log = tmp_path / "pull.log"
-    result = run_module(ollama_model, {"url": server.url, "name": ["m"], "progress_log": str(log), "progress": "always"},
-                        check_mode=True)
+    args = {"url": server.url, "name": ["m"], "progress_log": str(log), "progress": "always"}
+    result = run_module(ollama_model, args, check_mode=True)
     assert result["changed"] and not log.exists()
 
 
 def test_a_load_is_shown_while_it_lasts(server, tmp_path):
-    server.on("GET", "/api/ps", Reply(body={"models": []}), Reply(body={"models": [dict(ENTRY, expires_at="x",
-                                                                                       size_vram=0)]}))
+    loaded = dict(ENTRY, expires_at="x", size_vram=0)
+    server.on("GET", "/api/ps", Reply(body={"models": []}), Reply(body={"models": [loaded]}))
     server.on("GET", "/api/tags", Reply(body={"models": [ENTRY]}))
     server.on("POST", "/api/show", Reply(body={"capabilities": ["completion"]}))
     server.on("POST", "/api/generate", Reply(body={"done": True}, delay=1.2))
