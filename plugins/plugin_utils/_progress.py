@@ -10,11 +10,12 @@
 When progress applies (not check mode, no ``async`` on the task, a connection that can run Ansible's
 ``async_wrapper``, and a state that can transfer something), the action plugin starts the module the way
 ``async`` does, with the environment variable ``LLMOPS_OLLAMA_PROGRESS_JOB`` naming a status file next to the
-job file in the async directory (and the mode and interval resolved here). Every interval it reads, in one shell command over the connection, the new lines of that file (the
-module writes one per interval, see module_utils/_progress.py) and the head of the job file; it prints each new
-line as ``<host> | <line>``. When the job file holds the result, it is read with ``async_status`` (so it is
-parsed exactly as Ansible parses any module result), both files are removed, and the result is returned
-without the keys the background run adds: the task's result is the same as without progress.
+job file in the async directory (and the mode and interval resolved here). Every interval it reads, in one
+shell command over the connection, the new lines of that file (the module writes one per interval, see
+module_utils/_progress.py) and the head of the job file; it prints each new line as ``<host> | <line>``.
+When the job file holds the result, it is read with ``async_status`` (so it is parsed exactly as Ansible
+parses any module result), both files are removed, and the result is returned without the keys the
+background run adds: the task's result is the same as without progress.
 
 Otherwise the module runs the way the ``normal`` action plugin runs it (with the mode and interval in the same
 variable, for ``progress_log``).
