@@ -210,7 +210,8 @@ class Progress:
         self._stop = threading.Event()
         self._thread = None
         if self.enabled and self.always:
-            self._start()
+            with self._lock:
+                self._start()
 
     def check(self):
         """An error message when ``progress_log`` cannot be appended to (before anything is done), else None."""
@@ -240,7 +241,7 @@ class Progress:
         if self.enabled:
             with self._lock:
                 self.op = op
-            self._start()
+                self._start()
         return _Scope(self, op)
 
     def end(self, op, failed=False):
@@ -258,12 +259,17 @@ class Progress:
     # ------------------------------------------------------------------------------ ticker
 
     def _start(self):
+        """Start the ticker unless it runs (called with the lock held)."""
         if self._thread is None and self.start_thread:
             self._thread = threading.Thread(target=self._run, name="llmops-progress", daemon=True)
             self._thread.start()
 
     def _run(self):
         while not self._stop.wait(self.interval):
+            with self._lock:
+                if self.op is None and not self.always:
+                    self._thread = None  # the next operation starts a new one
+                    return
             self.tick()
 
     def tick(self):
