@@ -5,8 +5,8 @@
 
     python3 tools/matrix.py ci      what CI (.ci/run, make test) runs, sized for its time budget:
                               - every integration target on the newest Ollama with ansible-core 2.19;
-                              - the role and check_diff targets on the newest Ollama with the oldest and the
-                                newest ansible-core line (2.16, 2.21);
+                              - the role, check_diff and progress targets on the newest Ollama with the oldest
+                                and the newest ansible-core line (2.16, 2.21);
                               - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
     python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
@@ -57,7 +57,7 @@ VERSIONS_CORE = "2.19"                     # the one ansible-core line that runs
 OLLAMA_NEWEST = "0.34.4"
 OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
 # CI runs these on the oldest and newest ansible-core line, and these on every older Ollama (see plan()).
-CI_EDGE_TARGETS = ("check_diff", "role_ollama")
+CI_EDGE_TARGETS = ("check_diff", "role_ollama", "progress")  # progress: its action plugins use ansible-core's async
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
