@@ -120,7 +120,8 @@ python -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["models"
 
 step "5. the controller dies in the middle of a pull: the pull goes on on the host"
 delete_model "${url[gpu-01]}" "$throttled"
-setsid ansible-playbook -i "$work/inventory" -e "@$config" -e "work=$work label=dropped model=$throttled" \
+# Unbuffered, so the first progress line is in the file when it is printed (not when the buffer is full).
+PYTHONUNBUFFERED=1 setsid ansible-playbook -i "$work/inventory" -e "@$config" -e "work=$work label=dropped model=$throttled" \
   -e target_hosts=gpu-01 pull.yml >"$work/dropped.log" 2>&1 &
 controller=$!
 pids+=("$controller")
