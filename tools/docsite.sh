@@ -28,7 +28,7 @@ collection=${name%%/*}.${name#*/}
 export ANSIBLE_COLLECTIONS_PATH=${stage%/ansible_collections/*}
 
 # Labels the generated pages take from docs.ansible.com's inventory (ansible_devel in conf.py).
-ansible_docs_labels="common_return_values|ansible_configuration_settings"
+ansible_docs_labels="common_return_values|ansible_configuration_settings|action_plugins"  # action_plugins: modules with an action plugin
 
 echo "docsite: antsibull-docs lint-collection-docs --plugin-docs ($collection)"
 (cd "$stage" && antsibull-docs lint-collection-docs --plugin-docs .)

@@ -890,12 +890,13 @@ def verify_pulled(client, model):
 
 
 def pull_with_retries(client, model, insecure=False, stall_timeout=300.0, retries=3, backoff=2.0, sleep=None,
-                      clock=None, stats=None):
+                      clock=None, stats=None, progress=None):
     """Pull ``model`` to the end of its stream, retrying broken connections, stalls and 5xx with backoff, then
     check that the server lists it (verify_pulled).
 
     Error lines inside the stream (a missing model, an unauthorized registry) are not retried: the server
     already retried what it could. Returns a PullStats; raises the last OllamaError when every attempt failed.
+    ``progress`` (a _progress.Operation) is told every line and every retry.
     """
     sleep = sleep or client._sleep
     clock = clock or client._clock
@@ -910,12 +911,16 @@ def pull_with_retries(client, model, insecure=False, stall_timeout=300.0, retrie
                 # stream() raises OllamaConnectionError when the stream ends before Ollama's 'success' line.
                 for item in client.pull(model, insecure=insecure, stall_timeout=stall_timeout):
                     stats.see(item)
+                    if progress is not None:
+                        progress.see(item, attempt)
                 break
             except OllamaError as exc:
                 if attempt > retries or not _retryable(exc):
                     if attempt > 1:
                         exc.args = (f"{exc} (after {attempt} attempts)",)
                     raise
+                if progress is not None:
+                    progress.retrying(attempt + 1, backoff_delay(backoff, attempt), exc)
                 sleep(backoff_delay(backoff, attempt))
     finally:
         stats.seconds = clock() - started

@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
   - llmops.ollama._attributes
+  - llmops.ollama._progress
 attributes:
   check_mode:
     support: partial
@@ -169,6 +170,8 @@ notes:
     listed by C(/api/ps) after its load fails the task (unless its O(keep_alive) is shorter than 30 seconds).
   - A load request answers when the model is ready; a failed load (for example C(model requires more system
     memory)) fails the task with the server's message, and models loaded before it stay loaded.
+  - A load that takes longer than O(progress_interval) is shown on the controller while it runs (see O(progress));
+    Ollama reports no progress for a load, so the line shows the model's size and the time so far.
 seealso:
   - module: llmops.ollama.ollama_info
     description: Shows what is loaded (O(llmops.ollama.ollama_info#module:gather=running)).
@@ -411,6 +414,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     running_entry,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -431,6 +435,7 @@ ARGUMENT_SPEC = dict(
     load_timeout=dict(type="float", default=600.0),
 )
 ARGUMENT_SPEC.update(VERIFY_ARGSPEC)
+ARGUMENT_SPEC.update(PROGRESS_ARGSPEC)
 
 # Below this keep_alive a model may legitimately be gone again when the module reads /api/ps after loading it.
 _SHORT_KEEP_ALIVE = 30.0
@@ -709,6 +714,10 @@ def gpu_shortfalls(targets, results, minimum):
 
 def run(mod):
     request = TaskRequest(mod.params)
+    progress = Progress(mod.params, enabled=not mod.check_mode)
+    problem = progress.check()
+    if problem:
+        raise ModuleFailure(problem)
     client = mod.client
     verify = VerifySettings(mod.params)  # validated before any request, like Request
     running = [running_entry(item) for item in client.ps()]
@@ -725,7 +734,7 @@ def run(mod):
         result["models"] = [model_result(t, None if t.action == "unloaded" else t.running, t.action == "loaded")
                             for t in targets]
     else:
-        after = apply(mod, client, request, targets, todo, result)
+        after = apply(mod, client, request, targets, todo, result, progress)
         result["models"] = [model_result(t, t.find_runner(after)) for t in targets]
     if mod.diff_mode:
         result["diff"] = {"before": diff_text(loaded_set(running)), "after": diff_text(loaded_set(after)),
@@ -760,15 +769,23 @@ def verify_loaded(mod, verify, request, targets, result):
         raise ModuleFailure("; ".join(failures), **result)
 
 
-def apply(mod, client, request, targets, todo, result):
+_LOAD_VERBS = {"loaded": ("loading", "loaded"), "reloaded": ("reloading", "reloaded"),
+               "refreshed": ("refreshing", "refreshed")}
+
+
+def apply(mod, client, request, targets, todo, result, progress=None):
     """Send the loads or unloads; return /api/ps (as running_entry dicts) afterwards."""
     done = []
     for target in todo:
         try:
             if target.action == "unloaded":
                 unload(client, target.unload_as)
-            else:
+            elif progress is None:
                 load(client, target, request, mod.params["load_timeout"])
+            else:
+                verb, done_verb = _LOAD_VERBS.get(target.action, ("loading", "loaded"))
+                with progress.load(target.name, (target.installed or {}).get("size"), verb, done_verb):
+                    load(client, target, request, mod.params["load_timeout"])
         except OllamaError as exc:
             verb = "Unloading" if target.action == "unloaded" else "Loading"
             raise ModuleFailure(

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - llmops.ollama._connection
   - llmops.ollama._connection.actiongroup
   - llmops.ollama._attributes
+  - llmops.ollama._progress
 attributes:
   check_mode:
     support: full
@@ -182,8 +183,12 @@ options:
     type: int
     default: 3
 notes:
-  - Ansible modules cannot print while they run, so the progress of a long pull is not shown live. The module reads
-    the progress stream line by line and reports what was pulled in RV(models[].pull) when it finishes.
+  - The progress of a long pull or build is shown on the controller while it runs, one line per host per
+    O(progress_interval) (see O(progress)), and can be appended to a file on the host (O(progress_log)). What was
+    pulled is reported in RV(models[].pull) when the module finishes.
+  - A pull survives a dropped SSH connection when the task runs in the background, with O(progress) (the default
+    V(auto)) or with C(async) and C(poll) on the task. See
+    R(Progress and long pulls,ansible_collections.llmops.ollama.docsite.progress).
   - Two runs pulling the same model at the same time both succeed; the server downloads each blob once.
   - "The module talks to the registry itself only for O(state=latest) in check mode and for O(digest); it then
     uses the proxy settings of the host the module runs on (C(https_proxy), C(no_proxy))."
@@ -195,6 +200,8 @@ seealso:
     description: Private registries, air-gapped hosts, digest pins and updates.
   - ref: ansible_collections.llmops.ollama.docsite.connection
     description: Connecting to Ollama, retries and error messages.
+  - ref: ansible_collections.llmops.ollama.docsite.progress
+    description: Live progress of long pulls, progress_log, and async pulls that survive a dropped connection.
 """
 
 EXAMPLES = r"""
@@ -236,6 +243,18 @@ EXAMPLES = r"""
   llmops.ollama.ollama_model:
     name: llama3.2
     state: absent
+
+- name: A large model, one progress line every 30 seconds, also written to a file on the host
+  llmops.ollama.ollama_model:
+    name: qwen2.5:72b
+    progress_interval: 30
+    progress_log: /var/log/ollama-pull.log
+
+- name: A pull that must survive a dropped SSH connection, polled by Ansible (no progress lines)
+  llmops.ollama.ollama_model:
+    name: qwen2.5:72b
+  async: 7200
+  poll: 15
 
 - name: Report what a pull transferred
   llmops.ollama.ollama_model:
@@ -372,6 +391,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     parse_names,
     short_digest,
 )
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -403,6 +423,7 @@ ARGUMENT_SPEC = dict(
     models_dir=dict(type="path"),
     free_space_margin=dict(type="int", default=1024),
 )
+ARGUMENT_SPEC.update(PROGRESS_ARGSPEC)
 
 _LIST_PARAMETERS = ("stop",)
 _PLAN_TIMEOUT = 10.0
@@ -587,6 +608,7 @@ class Run:
         self._running = None  # /api/ps, read once when something is deleted
         self._manifests = {}  # name key -> (digest, manifest, error) from the registry
         self._blobs = {}      # digest -> whether the server has that blob (HEAD /api/blobs)
+        self.progress = Progress(mod.params, enabled=not mod.check_mode)
 
     def fail(self, message):
         raise ModuleFailure(message, changed=self.changed, models=self.entries, removed=self.removed,
@@ -681,10 +703,12 @@ class Run:
         return stats
 
     def pull(self, name):
+        stats = self.pull_stats(name)
         try:
-            stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
-                                      stall_timeout=self.params["stall_timeout"], retries=self.params["retries"],
-                                      stats=self.pull_stats(name))
+            with self.progress.pull(name.raw, stats.planned, self.params["retries"] + 1) as op:
+                stats = pull_with_retries(self.client, name.raw, insecure=self.params["insecure"],
+                                          stall_timeout=self.params["stall_timeout"], retries=self.params["retries"],
+                                          stats=stats, progress=op)
         except OllamaError as exc:
             hint = ""
             if "manifest: file does not exist" in (exc.server_error or ""):
@@ -923,8 +947,9 @@ class Run:
             pull = self.pull(step.base)[0]
             self.actions.append(f"Pulled {spec['from']} ({format_bytes(pull['bytes'])} in {pull['seconds']:.1f}s)")
         try:
-            for dummy in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
-                pass
+            with self.progress.create(name.raw) as op:
+                for item in self.client.create(create_body(name, spec), stall_timeout=self.params["stall_timeout"]):
+                    op.see(item)
         except OllamaError as exc:
             self.fail(f"Building {name.raw} from {spec['from']} failed: {exc}")
         after = self.fresh_index().get(name.key)
@@ -1007,6 +1032,9 @@ class Plan:
 def run(mod):
     names, digest, create = decide(mod.params)
     job = Run(mod)
+    problem = job.progress.check()
+    if problem:
+        raise ModuleFailure(problem)
     job.before = index_tags(mod.client.tags())
     plan = job.plan(names, digest, create)
     if mod.check_mode:
