@@ -12,7 +12,7 @@ author: llmops.ollama contributors
 description:
   - Turns an C(OLLAMA_HOST)-style value (C(host), C(host:port), C([v6]:port), C(scheme://host[:port][/path]))
     into C(scheme://host:port[/path]), with the rule of the modules' O(llmops.ollama.ollama_model#module:url)
-    option (the Ollama CLI's): a missing port is C(11434), or C(80) for C(http://) and C(443) for C(https://);
+    option (the Ollama CLI's). A missing port is C(11434), or C(80) for C(http://) and C(443) for C(https://);
     an empty value is C(http://127.0.0.1:11434).
   - Fails for a value with credentials (without repeating it), a control character or space, a scheme other
     than C(http) and C(https), or a bad port.
@@ -23,7 +23,7 @@ options:
     required: true
   listen:
     description:
-      - O(_input) is the address the server listens on (its own C(OLLAMA_HOST)): a wildcard address
+      - O(_input) is the address the server listens on (its own C(OLLAMA_HOST)), so a wildcard address
         (C(0.0.0.0), C(::)) becomes C(127.0.0.1), where a client on the same host reaches it.
     type: bool
     default: false

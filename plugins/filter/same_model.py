@@ -11,9 +11,10 @@ version_added: 1.0.0
 author: llmops.ollama contributors
 description:
   - True when O(_input) and O(other) name the same model the way Ollama compares names (the rules the modules
-    use): the default registry C(registry.ollama.ai), namespace C(library) and tag C(latest) may be left out, a
+    use). The default registry C(registry.ollama.ai), namespace C(library) and tag C(latest) may be left out, a
     C(https://) scheme is ignored, and case does not matter.
   - Fails, naming the value, when either is not a valid model name.
+  - The same rule is the test P(llmops.ollama.same_model#test), for C(select) and C(selectattr).
 options:
   _input:
     description: A model name.
@@ -23,7 +24,6 @@ options:
     description: The model name to compare with.
     type: str
     required: true
-  - The same rule is the test P(llmops.ollama.same_model#test), for C(select) and C(selectattr).
 seealso:
   - plugin: llmops.ollama.model_name
     plugin_type: filter
