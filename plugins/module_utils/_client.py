@@ -397,11 +397,21 @@ def url_credentials(value):
     return secrets
 
 
-def normalize_url(value):
+def _is_wildcard(host):
+    """True for an address that means "every interface" (``0.0.0.0``, ``::``)."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def normalize_url(value, listen=False):
     """Turn an ``OLLAMA_HOST``-style value into a base URL, the way the Ollama CLI reads it.
 
     ``host``, ``host:port``, ``[v6]:port`` and ``scheme://host[:port][/path]`` are accepted. A missing port is
     11434, except 80 for ``http://`` and 443 for ``https://``; an empty value is ``http://127.0.0.1:11434``.
+    With ``listen``, ``value`` is where the server listens (its own ``OLLAMA_HOST``): a wildcard address
+    (``0.0.0.0``, ``::``) becomes ``127.0.0.1``, the address a client on the same host connects to.
     """
     text = (value or "").strip().strip("\"'")
     if not text:
@@ -437,6 +447,8 @@ def normalize_url(value):
         host = host or "127.0.0.1"
     if not port.isdigit() or int(port) > 65535:
         raise ValueError(f"url {value!r}: port {port!r} is not a number from 0 to 65535")
+    if listen and _is_wildcard(host):
+        host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
     base = f"{scheme}://{host}:{int(port)}"
