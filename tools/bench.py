@@ -92,8 +92,9 @@ class Bench:
 
     # ------------------------------------------------------------------ setup
 
-    def rig(self, *argv, check=True):
-        return subprocess.run([sys.executable, str(RIG), *argv], env=self.rig_env, check=check)
+    def rig(self, *argv, check=True, quiet=False):
+        out = subprocess.DEVNULL if quiet else None
+        return subprocess.run([sys.executable, str(RIG), *argv], env=self.rig_env, check=check, stdout=out)
 
     def setup(self):
         self.work.mkdir(parents=True, exist_ok=True)
@@ -135,10 +136,27 @@ class Bench:
         """``count`` distinct registry tags (copies of the 270m manifest), each pulled once onto the server."""
         log(f"creating {count} registry tags library/gemma3:bench-NN and pulling them (setup, not measured)")
         for name in self.bench_names(count):
-            self.rig("retag", GEMMA_TAG, name.rsplit(":", 1)[1], "--repo", GEMMA_REPO)
+            self.rig("retag", GEMMA_TAG, name.rsplit(":", 1)[1], "--repo", GEMMA_REPO, quiet=True)
             self.api("/api/pull", {"model": name, "insecure": True, "stream": False})
 
     # ------------------------------------------------------------------ tasks
+
+    @staticmethod
+    def order(rnd, items):
+        """A B C in even rounds, C B A in odd ones, so a drift of the machine's load favours no variant."""
+        items = list(items)
+        return items if rnd % 2 == 0 else items[::-1]
+
+    def warm_up(self):
+        """Unmeasured: one run of every module the measured tasks use, so none pays for building its AnsiballZ."""
+        return [
+            {"name": "setup|warm-up ollama_model", "llmops.ollama.ollama_model": {
+                "url": "{{ bench_ollama_url }}", "name": [self.name(GEMMA_REPO, "not-there")], "state": "absent"}},
+            {"name": "setup|warm-up uri", "ansible.builtin.uri": {"url": "{{ bench_ollama_url }}/api/version"}},
+            {"name": "setup|warm-up command", "ansible.builtin.command": {"argv": ["{{ bench_ollama_bin }}",
+                                                                                   "--version"]},
+             "changed_when": False},
+        ]
 
     @staticmethod
     def t_ours(label, names, state="present", rss=False):
@@ -191,13 +209,13 @@ class Bench:
         tasks = []
         for rnd in range(self.pairs):
             for group, name in models:
-                for variant, make in ((CLI, self.t_cli), (OURS, None), (URI_PULL, self.t_uri)):
+                for variant, make in self.order(rnd, ((CLI, self.t_cli), (OURS, None), (URI_PULL, self.t_uri))):
                     tasks.append(self.t_delete(name))
                     label = f"bench|{group}|{variant}|{rnd}"
                     tasks.append(self.t_ours(label, [name], rss=True) if make is None else make(label, [name]))
             # The module's RSS when it pulls nothing, for scale (both models are installed now).
             tasks.append(self.t_ours(f"bench|rss, no pull|{OURS}|{rnd}", [name for dummy, name in models], rss=True))
-        self.playbook("pull", [self.play("h1", tasks)])
+        self.playbook("pull", [self.play("h1", self.warm_up() + tasks)])
 
     def phase_converge(self):
         tasks = []
@@ -208,12 +226,12 @@ class Bench:
                 for count in self.ns:
                     names = self.bench_names(count)
                     group = f"no-change converge N={count}{suffix}"
-                    tasks.append(self.t_ours(f"bench|{group}|{OURS}|{rnd}", names))
-                    tasks.append(self.t_cli(f"bench|{group}|{CLI_LOOP}|{rnd}", names))
-                    tasks.append(self.t_uri(f"bench|{group}|{URI_LOOP}|{rnd}", names))
-                    tasks.append(self.t_floor(f"bench|{group}|{FLOOR}|{rnd}"))
+                    tasks += self.order(rnd, (self.t_ours(f"bench|{group}|{OURS}|{rnd}", names),
+                                              self.t_cli(f"bench|{group}|{CLI_LOOP}|{rnd}", names),
+                                              self.t_uri(f"bench|{group}|{URI_LOOP}|{rnd}", names),
+                                              self.t_floor(f"bench|{group}|{FLOOR}|{rnd}")))
         tasks.append(self.t_delay(0))
-        self.playbook("converge", [self.play("h1", tasks)])
+        self.playbook("converge", [self.play("h1", self.warm_up() + tasks)])
 
     def phase_latest(self):
         names = self.bench_names(self.latest_n)
@@ -223,14 +241,16 @@ class Bench:
             for millis in ((DELAY_MS,) if self.quick else (0, DELAY_MS)):
                 tasks.append(self.t_delay(millis))
                 group = f"latest N={self.latest_n}" + (f" +{millis} ms registry" if millis else "")
-                tasks.append(self.t_ours(f"bench|{group}|{PRESENT}|{rnd}", names))
-                tasks.append(self.t_ours(f"bench|{group}|{LATEST_SAME}|{rnd}", names, state="latest"))
-                # The registry now serves the other manifest under bench-01: exactly one model changed.
+                # Before "one changed" the registry serves the other manifest under bench-01: one model changed.
                 self.bench01_variant = not self.bench01_variant
-                tasks.append(self.t_retag(VARIANT_TAG if self.bench01_variant else GEMMA_TAG, changed_tag))
-                tasks.append(self.t_ours(f"bench|{group}|{LATEST_ONE}|{rnd}", names, state="latest"))
+                one = [self.t_retag(VARIANT_TAG if self.bench01_variant else GEMMA_TAG, changed_tag),
+                       self.t_ours(f"bench|{group}|{LATEST_ONE}|{rnd}", names, state="latest")]
+                for step in self.order(rnd, ([self.t_ours(f"bench|{group}|{PRESENT}|{rnd}", names)],
+                                             [self.t_ours(f"bench|{group}|{LATEST_SAME}|{rnd}", names, state="latest")],
+                                             one)):
+                    tasks += step
         tasks.append(self.t_delay(0))
-        self.playbook("latest", [self.play("h1", tasks)])
+        self.playbook("latest", [self.play("h1", self.warm_up() + tasks)])
 
     def phase_fleet(self):
         extra = max(self.fleet_ks) - 1
@@ -243,9 +263,9 @@ class Bench:
                 self.control.add(proxy)
                 self.hosts[f"h{index}"] = proxy.url
         names = self.bench_names(self.fleet_n)
-        plays = []
+        plays = [self.play("h1", self.warm_up())]
         for rnd in range(self.pairs):
-            for k in self.fleet_ks:
+            for k in self.order(rnd, self.fleet_ks):
                 group = f"fleet, no-change N={self.fleet_n} on K hosts, forks=K"
                 plays.append(self.play(f"fleet{k}", [self.t_ours(f"bench|{group}|K={k}|{rnd}", names)]))
         self.playbook("fleet", plays)
@@ -369,6 +389,24 @@ def table(groups):
     return lines
 
 
+def kinds_lines(groups):
+    """What the requests were, for the smallest N of each kind of benchmark (the others only scale)."""
+    lines = ["| benchmark | variant | requests to Ollama, by kind | requests to the registry, by kind |",
+             "|---|---|---|---|"]
+    seen = set()
+    for group, variants in groups.items():
+        kind = group.split(" N=")[0].split(" +")[0]
+        if kind in seen or group.startswith("rss"):
+            continue
+        seen.add(kind)
+        for variant, slot in variants.items():
+            first = slot["requests"][0]
+            lines.append(f"| {group} | {variant} | "
+                         f"{', '.join(f'{k} x{v}' for k, v in sorted(first['ollama_kinds'].items())) or '-'} | "
+                         f"{', '.join(f'{k} x{v}' for k, v in sorted(first['registry_kinds'].items())) or '-'} |")
+    return lines
+
+
 def rss_lines(groups):
     rows = []
     for group, variants in groups.items():
@@ -412,7 +450,7 @@ def report(bench, elapsed):
     out = [f"llmops.ollama bench ({'quick' if bench.quick else 'full'}): Ollama {bench.cfg.get('ollama_version')}, "
            f"{bench.pairs} round(s) per benchmark, {os.cpu_count()} CPUs, load average "
            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, {elapsed:.0f}s", ""]
-    out += table(groups) + [""] + rss_table + ["", "Goals:"] + goals(groups, rss)
+    out += table(groups) + [""] + rss_table + [""] + kinds_lines(groups) + ["", "Goals:"] + goals(groups, rss)
     text = "\n".join(out) + "\n"
     (bench.work / "bench.md").write_text(text)
     (bench.work / "bench.json").write_text(json.dumps({"records": bench.records, "summary": groups}, indent=1,
