@@ -168,8 +168,8 @@ class Bench:
 
     @staticmethod
     def t_cli(label, names):
-        return {"name": label, "ansible.builtin.command": {"argv": ["{{ bench_ollama_bin }}", "pull", "--insecure",
-                                                                     "{{ item }}"]},
+        argv = ["{{ bench_ollama_bin }}", "pull", "--insecure", "{{ item }}"]
+        return {"name": label, "ansible.builtin.command": {"argv": argv},
                 "environment": {"OLLAMA_HOST": "{{ bench_ollama_url }}"}, "loop": names, "changed_when": False}
 
     @staticmethod
