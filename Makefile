@@ -11,6 +11,7 @@
 #   make test         what CI runs: sanity, units, lint, docs, galaxy, then the CI matrix, each timed
 #   make matrix       the full ansible-core x Ollama x Python cross product, real server, as a table
 #   make demo         playbooks/demo.sh, if present
+#   make bench        tools/bench.py on its own rig: timings, request counts, RSS (QUICK=1: the CI smoke run)
 #   make clean        remove the staged copies under $(TMP)
 #
 # ansible-test must run from a real .../ansible_collections/llmops/ollama directory (not a
@@ -47,7 +48,7 @@ ANSIBLE_TEST_OPTS ?= -v --color no
 LINT_OPTS ?= $(if $(filter true 1,$(CI)),--nocolor)
 RIG := tests/rig/rig.py
 
-.PHONY: help venv get-pip sanity units lint docs galaxy integration test matrix matrix-ci demo clean
+.PHONY: help venv get-pip sanity units lint docs galaxy integration test matrix matrix-ci demo bench clean
 
 help:
 	@sed -n '3,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -110,6 +111,13 @@ matrix: get-pip
 
 matrix-ci: get-pip
 	@$(BIN)/python tools/matrix.py ci $(MATRIX_OPTS)
+
+# Not pass/fail on timings (docs/performance.md): exit 1 only when a measured task failed. QUICK=1 runs N=3, one
+# round, K=1 (CI's smoke run); BENCH_OPTS adds options, e.g. BENCH_OPTS='--pairs 5 --only converge,latest'.
+QUICK ?=
+BENCH_OPTS ?=
+bench: $(STAMP)
+	@$(BIN)/python tools/bench.py $(if $(filter 1 true yes,$(QUICK)),--quick) $(BENCH_OPTS)
 
 demo:
 	@if [ -x playbooks/demo.sh ]; then playbooks/demo.sh; \

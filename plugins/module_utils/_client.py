@@ -22,6 +22,7 @@ before any request with a message that does not contain the secret.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import ipaddress
 import json
 import os
@@ -34,7 +35,7 @@ import time
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urljoin, urlsplit, urlunsplit
-from ansible.module_utils.urls import Request
+from ansible.module_utils.urls import Request, make_context
 
 from ansible_collections.llmops.ollama.plugins.module_utils._facts import index_tags
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_name
@@ -248,6 +249,46 @@ def proxy_for_url(url, environ=None):
     if _no_proxy_matches(host, port, _env_any(environ, "NO_PROXY", "no_proxy")):
         return None
     return proxy
+
+
+# ----------------------------------------------------------------------------------------------- TLS context
+
+def _open_takes_context():
+    try:
+        return "context" in inspect.signature(Request.open).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a Request.open without a signature
+        return False
+
+
+_OPEN_TAKES_CONTEXT = _open_takes_context()
+_TLS_CONTEXTS = {}
+_TLS_CONTEXTS_LOCK = threading.Lock()
+
+
+def shared_tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=None):
+    """The TLS context ``Request.open`` would build for these settings, built once per module run; or None.
+
+    ``Request.open`` builds a new context for every request, even for ``http://`` URLs, and building one loads
+    the system CA bundle: tens of milliseconds of CPU under the GIL, which made twenty manifest requests cost
+    seconds however many threads sent them. ansible-core 2.17 and later take a ``context``; with 2.16 (no such
+    parameter) this returns None and every request builds its own, as before. Settings that fail to load
+    (a missing CA file, a bad client key) also give None, so ``Request.open`` reports them as it always did.
+    """
+    if not _OPEN_TAKES_CONTEXT:
+        return None
+    key = (bool(validate_certs), ca_path, client_cert, client_key)
+    with _TLS_CONTEXTS_LOCK:
+        if key not in _TLS_CONTEXTS:
+            try:
+                _TLS_CONTEXTS[key] = make_context(cafile=ca_path, validate_certs=validate_certs,
+                                                  client_cert=client_cert, client_key=client_key)
+            except (OSError, ValueError, TypeError):
+                return None
+        return _TLS_CONTEXTS[key]
+
+
+def _context_kwargs(context):
+    return {"context": context} if context is not None else {}
 
 
 # ---------------------------------------------------------------------------------------------- time bounds
@@ -528,6 +569,7 @@ class OllamaClient:
         if api_key:
             self._headers["Authorization"] = "Bearer " + clean_header_value("api_key", api_key)
         self.proxy = proxy_for_url(self.base_url)
+        self._tls = (validate_certs, ca_path, client_cert, client_key)
         # Credentials go to base_url and nowhere else: no redirect is followed (the Ollama API never redirects),
         # no ~/.netrc entry replaces the configured Authorization, proxies are Go's choice (loopback is direct).
         self._request = Request(
@@ -549,7 +591,8 @@ class OllamaClient:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        return self._request.open(method, self.base_url + path, data=data, headers=headers, timeout=timeout)
+        return self._request.open(method, self.base_url + path, data=data, headers=headers, timeout=timeout,
+                                  **_context_kwargs(shared_tls_context(*self._tls)))
 
     def _fail(self, cls, method, path, what, status=None, server_error=None):
         url = self.base_url
@@ -784,7 +827,7 @@ class OllamaClient:
         headers.update({"Content-Type": "application/octet-stream", "Content-Length": str(size)})
         try:
             response = self._request.open("POST", self.base_url + path, data=fileobj, headers=headers,
-                                          timeout=stall_timeout)
+                                          timeout=stall_timeout, **_context_kwargs(shared_tls_context(*self._tls)))
             response.read(MAX_ERROR_BODY_BYTES)
             response.close()
         except HTTPError as exc:
@@ -1039,10 +1082,11 @@ def _registry_open(url, sent, insecure, timeout, deadline, validate_certs, opene
         proxy = proxy_for_url(url)
         request = opener or Request(validate_certs=validate_certs, http_agent=USER_AGENT, follow_redirects="none",
                                     use_proxy=proxy is not None, use_netrc=False)
+        extra = {} if opener else _context_kwargs(shared_tls_context(validate_certs))
         what = f"GET {url}"
         try:
             with _TimeLimit(deadline - clock()):
-                response = request.open("GET", url, headers=sent, timeout=max(deadline - clock(), 0.001))
+                response = request.open("GET", url, headers=sent, timeout=max(deadline - clock(), 0.001), **extra)
             return response, first, url
         except HTTPError as exc:
             if 300 <= exc.code < 400 and exc.headers is not None and exc.headers.get("Location"):
