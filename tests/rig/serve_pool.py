@@ -1,7 +1,9 @@
 # Copyright (c) llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Extra Ollama servers on loopback that serve the rig's models, for fleet-sized runs (tools/bench.py). (tests/rig/fleet.py is the other way to start servers: each with its own empty models dir and a version of its own, for the fleet report tests.)
+"""Extra Ollama servers on loopback that serve the rig's models, for fleet-sized runs (tools/bench.py).
+(tests/rig/fleet.py starts servers the other way: each with its own empty models dir and version, for the fleet
+report tests.)
 
     fleet = Fleet(ollama_bin, models_dir, state_dir)
     urls = fleet.start(7)      # seven more `ollama serve` on free 127.0.0.1 ports
