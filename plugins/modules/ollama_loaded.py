@@ -103,7 +103,10 @@ options:
       - A request without C(num_ctx) makes Ollama restart a loaded runner that uses another context length than
         the model's default. So when the module re-sends a load to a loaded model (O(refresh), or O(keep_alive)
         forever) and O(options) has no C(num_ctx), it sends the context length C(/api/ps) shows, which keeps the
-        runner as it is.
+        runner as it is; except when that is the model's trained context (the runner's cut of a larger
+        C(num_ctx), for example an all-minilm model trained on 512 loaded with the default): then it sends none,
+        because Ollama compares the configured C(num_ctx), which C(/api/ps) does not show, and the cut value
+        would restart the runner.
     type: dict
   refresh:
     description:
@@ -406,6 +409,7 @@ diff:
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
 from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
+    context_length,
     diff_text,
     entry_key,
     expected_context_length,
@@ -635,15 +639,25 @@ def load(client, target, request, timeout):
     if request.keep_alive is not None:
         body["keep_alive"] = request.keep_alive.wire
     options = dict(request.options or {})
-    if target.action == "refreshed" and "num_ctx" not in options and target.running.get("context_length"):
-        # Without num_ctx Ollama would restart the runner with the model's default context length.
-        options["num_ctx"] = target.running["context_length"]
+    running_ctx = target.running.get("context_length") if target.action == "refreshed" else None
+    if running_ctx and "num_ctx" not in options and not at_trained_context(running_ctx, target.show):
+        # Without num_ctx Ollama would restart the runner with the model's default context length. Not for a
+        # runner at the model's trained context: that is the runner's clamp of a larger num_ctx (all-minilm,
+        # trained on 512, loaded with the default), and Ollama compares the num_ctx a runner was configured
+        # with, which /api/ps does not show: sending the clamped value restarts it (seen on 0.34.4), sending
+        # none matches a default load.
+        options["num_ctx"] = running_ctx
     if options:
         body["options"] = options
     if target.embedding_only:
         client.embed(body, timeout=timeout)
     else:
         client.generate(dict(body, prompt=""), timeout=timeout)
+
+
+def at_trained_context(running_ctx, show):
+    trained = context_length(show or {})
+    return isinstance(trained, int) and trained > 0 and running_ctx >= trained
 
 
 def load_path(target):

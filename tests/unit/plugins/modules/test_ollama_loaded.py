@@ -254,6 +254,19 @@ def test_refresh_always_resends(server):
     assert result["models"][0]["action"] == "refreshed"
 
 
+def test_refresh_of_a_runner_at_its_trained_context_sends_no_num_ctx(server):
+    """all-minilm is trained on 512: a default load shows 512 in /api/ps, and sending num_ctx 512 makes Ollama
+    restart the runner (it compares the configured num_ctx, 4096 by default); without num_ctx it is kept."""
+    server.on("GET", "/api/ps", ps(ps_entry("all-minilm:latest", MINILM_DIGEST, ctx=512)))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_MINILM))
+    server.on("POST", "/api/embed", Reply(body={"model": "all-minilm", "embeddings": []}))
+    result = run(server, name="all-minilm", keep_alive="10m", refresh=True)
+    assert result["models"][0]["action"] == "refreshed"
+    sent = server.calls("POST", "/api/embed")[0].json
+    assert "options" not in sent or "num_ctx" not in sent["options"]
+
+
 def test_refresh_with_options_sends_them(server):
     server.on("GET", "/api/ps", ps(ps_entry(ctx=2048)))
     server.on("GET", "/api/tags", Reply(body=TAGS))
