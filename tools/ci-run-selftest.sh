@@ -45,6 +45,7 @@ case_ "all green, no pytest failure line" 0 ok "1155 passed, 0 failed" \
 case_ "a unit test failed" 2 fail "1151 passed, 1 failed" "$pytest_bad" "$matrix_ok"
 case_ "a matrix cell failed" 2 fail "1146 passed, 6 failed" "$pytest_ok" "$matrix_bad"
 case_ "sanity failed" 2 fail "1152 passed, 1 failed" "$pytest_ok" "=== phase sanity: FAILED in 3s (exit 1)" "$matrix_ok"
+case_ "the quick bench failed" 2 fail "1152 passed, 1 failed" "$pytest_ok" "$matrix_ok" "=== phase bench-quick: FAILED in 90s (exit 1)"
 case_ "units never reached pytest" 2 fail "896 passed, 1 failed" "=== phase units: FAILED in 3s (exit 2)" "$matrix_ok"
 case_ "matrix did not run" 2 fail "256 passed, 1 failed" "$pytest_ok"
 case_ "make says ok but no unit tests ran" 0 fail "896 passed, 0 failed" "$matrix_ok"
