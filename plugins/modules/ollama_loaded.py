@@ -104,7 +104,7 @@ options:
         the model's default. So when the module re-sends a load to a loaded model (O(refresh), or O(keep_alive)
         forever) and O(options) has no C(num_ctx), it sends the context length C(/api/ps) shows, which keeps the
         runner as it is; except when that is the model's trained context (the runner's cut of a larger
-        C(num_ctx), for example an all-minilm model trained on 512 loaded with the default): then it sends none,
+        C(num_ctx), for example an all-minilm model trained on 512 loaded with the default). Then it sends none,
         because Ollama compares the configured C(num_ctx), which C(/api/ps) does not show, and the cut value
         would restart the runner.
     type: dict
