@@ -24,7 +24,9 @@ options:
         reads its progress every O(progress_interval) seconds. So a pull also survives a dropped connection;
         the poller retries for up to five minutes and the pull goes on meanwhile.
       - V(auto) shows lines only while a transfer actually happens (a pull that downloads bytes, a build or a
-        load that takes longer than one interval). A model that is already installed prints nothing.
+        load that takes longer than one interval). A model that is already installed prints nothing. The module
+        first runs the plain way and goes to the background only when its plan pulls, builds or loads, so a task
+        with nothing to do costs what it costs without progress.
       - V(always) prints one line per interval whatever the module does.
       - V(never) runs the module the plain way (no background job, no lines).
       - If not set, the environment variable E(LLMOPS_OLLAMA_PROGRESS) on the controller is used, then

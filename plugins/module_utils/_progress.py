@@ -36,6 +36,10 @@ MODES = ("auto", "always", "never")
 # Set by the action plugins for the module's process only: {"file": path, "mode": "auto", "interval": 10}
 # (an environment variable, not an option, so nothing of it shows in the task's invocation or result).
 ENV_JOB = "LLMOPS_OLLAMA_PROGRESS_JOB"
+# With progress auto the action plugin first runs the module plainly with "probe" in ENV_JOB: a run whose plan
+# transfers or loads nothing finishes as usual (as fast as without progress); one whose plan does returns only
+# {PROBE_KEY: True} before it changes anything, and the action plugin runs it again in the background, polled.
+PROBE_KEY = "llmops_ollama_progress_probe"
 
 # The options the action plugins read too; documented in plugins/doc_fragments/_progress.py.
 PROGRESS_ARGSPEC = dict(
@@ -194,6 +198,7 @@ class Progress:
                  start_thread=True):
         internal = job_settings(environ)
         self.status_file = internal.get("file")
+        self.probe = bool(internal.get("probe")) and enabled
         self.log_file = params.get("progress_log")
         mode = internal.get("mode") or params.get("progress") or "auto"
         self.always = mode == "always"
@@ -212,6 +217,11 @@ class Progress:
         if self.enabled and self.always:
             with self._lock:
                 self._start()
+
+    def hand_over(self, long_work):
+        """True when this is the action plugin's probe run (progress auto) and the plan has long work (a pull, a
+        build, a load): the module then returns ``{PROBE_KEY: True}`` before acting, to be run again polled."""
+        return self.probe and bool(long_work)
 
     def check(self):
         """An error message when ``progress_log`` cannot be appended to (before anything is done), else None."""

@@ -418,7 +418,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
     running_entry,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import parse_keep_alive, parse_names
-from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROBE_KEY, PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -743,6 +743,8 @@ def run(mod):
     result = {"changed": bool(todo), "url": client.base_url, "actions": [describe_action(t, request) for t in todo]}
     result["unverified"] = [f"{t.name}: {t.unverified}" for t in targets if t.unverified]
 
+    if progress.hand_over(any(t.action != "unloaded" for t in todo)):
+        return {"changed": False, PROBE_KEY: True}  # progress auto: the action plugin runs this again, polled
     if mod.check_mode or not todo:
         after = predicted_running(running, targets, request)
         result["models"] = [model_result(t, None if t.action == "unloaded" else t.running, t.action == "loaded")

@@ -391,7 +391,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._names import (
     parse_names,
     short_digest,
 )
-from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROGRESS_ARGSPEC, Progress
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import PROBE_KEY, PROGRESS_ARGSPEC, Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._runners import (
     runner_for,
     unload,
@@ -1037,6 +1037,8 @@ def run(mod):
         raise ModuleFailure(problem)
     job.before = index_tags(mod.client.tags())
     plan = job.plan(names, digest, create)
+    if job.progress.hand_over(any(step.kind in ("pull", "create") for step in plan.steps)):
+        return {"changed": False, PROBE_KEY: True}  # progress auto: the action plugin runs this again, polled
     if mod.check_mode:
         job.predict(plan)
     else:

@@ -17,6 +17,10 @@ When the job file holds the result, it is read with ``async_status`` (so it is p
 parses any module result), both files are removed, and the result is returned without the keys the
 background run adds: the task's result is the same as without progress.
 
+With ``progress: auto`` (the default) the module first runs plainly with ``probe`` in that variable: when its
+plan has nothing long to do (no pull, build or load) that run is the task's run, as fast as without progress;
+when it has, the module answers ``{PROBE_KEY: true}`` before changing anything and is run again as above.
+
 Otherwise the module runs the way the ``normal`` action plugin runs it (with the mode and interval in the same
 variable, for ``progress_log``).
 """
@@ -48,6 +52,7 @@ ENV_MODE = "LLMOPS_OLLAMA_PROGRESS"
 ENV_INTERVAL = "LLMOPS_OLLAMA_PROGRESS_INTERVAL"
 CONFIG_SECTION = "llmops_ollama"
 ENV_JOB = "LLMOPS_OLLAMA_PROGRESS_JOB"  # module_utils/_progress.py reads it
+PROBE_KEY = "llmops_ollama_progress_probe"  # module_utils/_progress.py: the module's "run me polled" answer
 
 # The background job's own time limit (async_wrapper kills it after this); the module bounds every request
 # and every stall itself, so this only catches a module that hangs for a week.
@@ -170,6 +175,12 @@ class ProgressAction(ActionBase):
         if (mode == "never" or self._task.check_mode or self._connection.always_pipeline_modules
                 or not self.progress_applies(args)):
             return self._run_plain(result, task_vars, internal)
+        if mode == "auto":
+            # A plain run first, which hands over (PROBE_KEY, before changing anything) only when its plan pulls,
+            # builds or loads: a task with nothing long to do costs what it costs without progress.
+            plain = self._run_plain(dict(result), task_vars, dict(internal, probe=True))
+            if not plain.get(PROBE_KEY):
+                return plain
         return self._run_polled(result, task_vars, internal)
 
     # ------------------------------------------------------------------------------------------ plain

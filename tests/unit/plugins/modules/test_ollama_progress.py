@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.llmops.ollama.plugins.module_utils._progress import ENV_JOB
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import ENV_JOB, PROBE_KEY
 from ansible_collections.llmops.ollama.plugins.modules import ollama_loaded, ollama_model
 from ansible_collections.llmops.ollama.tests.unit.helpers import Reply, run_module
 
@@ -68,3 +68,41 @@ def test_a_load_is_shown_while_it_lasts(server, tmp_path):
     lines = [re.sub(r"^\S+Z ", "", line) for line in log.read_text().splitlines()]
     assert lines[0] == "loading m:latest (2.0 KB)  0s" or lines[0] == "loading m:latest (2.0 KB)  1s", lines
     assert re.fullmatch(r"loaded m:latest in \ds", lines[-1]), lines
+
+
+# -- progress auto: the action plugin's probe run (a plain run first, handed over only for long work)
+
+def probe(monkeypatch):
+    monkeypatch.setenv(ENV_JOB, json.dumps({"mode": "auto", "interval": 10, "probe": True}))
+
+
+def test_a_probe_with_a_pull_to_do_hands_over_before_changing_anything(server, monkeypatch):
+    probe(monkeypatch)
+    server.on("GET", "/api/tags", Reply(body={"models": []}))
+    result = run_module(ollama_model, {"url": server.url, "name": ["m"]})
+    assert result[PROBE_KEY] is True and result["changed"] is False
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/api/tags")]  # planned, nothing pulled
+
+
+def test_a_probe_with_nothing_to_do_is_the_run_itself(server, monkeypatch):
+    probe(monkeypatch)
+    server.on("GET", "/api/tags", Reply(body={"models": [ENTRY]}))
+    result = run_module(ollama_model, {"url": server.url, "name": ["m"]})
+    assert PROBE_KEY not in result and result["changed"] is False and result["models"][0]["action"] == "unchanged"
+
+
+def test_a_probe_with_a_load_to_do_hands_over_and_loads_nothing(server, monkeypatch):
+    probe(monkeypatch)
+    server.on("GET", "/api/ps", Reply(body={"models": []}))
+    server.on("GET", "/api/tags", Reply(body={"models": [ENTRY]}))
+    server.on("POST", "/api/show", Reply(body={"capabilities": ["completion"]}))
+    result = run_module(ollama_loaded, {"url": server.url, "name": ["m"]})
+    assert result[PROBE_KEY] is True
+    assert not server.calls("POST", "/api/generate")
+
+
+def test_check_mode_never_hands_over(server, monkeypatch):
+    probe(monkeypatch)
+    server.on("GET", "/api/tags", Reply(body={"models": []}))
+    result = run_module(ollama_model, {"url": server.url, "name": ["m"]}, check_mode=True)
+    assert PROBE_KEY not in result and result["changed"] is True
