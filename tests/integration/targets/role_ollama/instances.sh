@@ -176,6 +176,13 @@ grep -qF "+Environment=\"OLLAMA_MODELS=$work/b/models\"" "$work/systemd.log"
 grep -qF '+Environment="CUDA_VISIBLE_DEVICES=1"' "$work/systemd.log"
 grep -qF '+Environment="OLLAMA_FLASH_ATTENTION=1"' "$work/systemd.log"
 grep -qF '+Environment="OLLAMA_KEEP_ALIVE=10m"' "$work/systemd.log"
+# An ollama-a.service the role did not install is never replaced.
+mkdir -p "$work/foreign"
+printf '[Service]\nExecStart=/bin/true\n' >"$work/foreign/ollama-a.service"
+run_role foreign --check -e ollama_service_manager=systemd -e "ollama_systemd_dir=$work/foreign"
+# (check mode: the default server's unit and drop-in before it are predicted as changes, nothing is written)
+if [ "$failed" -ne 1 ] || [ -e "$work/foreign/ollama-a.service.d" ]; then echo "instances: a foreign ollama-a.service must stop the run"; exit 1; fi
+grep -qF "$work/foreign/ollama-a.service exists and was not installed by this role" "$work/foreign.log"
 
 # 5. Invalid lists fail in preflight, before anything changes, naming what is wrong.
 fails() {  # fails NAME MESSAGE JSON: a check run with the JSON extra vars fails with MESSAGE, changing nothing
