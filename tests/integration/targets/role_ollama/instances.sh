@@ -51,8 +51,8 @@ start_server() {
     NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" \
     "$ollama_bin" serve >"$work/$1.log" 2>&1 &
   pids+=("$!")
-  local i
-  for i in $(seq 1 120); do
+  local _
+  for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$2/api/version" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
@@ -114,6 +114,7 @@ run_role() {  # run_role NAME [ansible-playbook options]
   echo "=== instances: $name"
   ansible-playbook -i inventory provision.yml -e "@$work/vars.yml" "$@" >"$work/$name.log" 2>&1 || true
   grep -E '^localhost +:' "$work/$name.log" || tail -n 40 "$work/$name.log"
+  # shellcheck disable=SC2034  # read by expect (helpers.sh)
   read -r changed failed < <(recap "$work/$name.log")
 }
 
