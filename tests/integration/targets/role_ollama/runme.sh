@@ -10,6 +10,7 @@
 # systemd drop-in renders (check + diff, no systemd here); the warm-at-boot script loads the models;
 # secrets stay hidden (security.sh). With ROLE_OLLAMA_PART=install (target role_install) it runs the
 # install path instead: upstream's release layout from the rig's mirror (release.sh), disk space (space.sh).
+# shellcheck disable=SC2034  # changed and failed are read by expect (helpers.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
