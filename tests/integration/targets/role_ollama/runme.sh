@@ -10,6 +10,7 @@
 # systemd drop-in renders (check + diff, no systemd here); the warm-at-boot script loads the models;
 # secrets stay hidden (security.sh). With ROLE_OLLAMA_PART=install (target role_install) it runs the
 # install path instead: upstream's release layout from the rig's mirror (release.sh), disk space (space.sh).
+# shellcheck disable=SC2034  # changed and failed are read by expect (helpers.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,34 +41,9 @@ done
 : "${ROLE_OLLAMA_TEMPLATES:?cannot find the llmops.ollama collection (ANSIBLE_COLLECTIONS_PATH)}"
 export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
 
-# recap LOG: the "changed=N" of the PLAY RECAP line for localhost
-recap() { sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/\1 \2/p' "$1" | tail -n 1; }
-
-expect() {  # expect FAILED OP N MESSAGE: the last recap has failed=FAILED and changed OP N
-  local ok=1
-  case "$2" in
-    gt) [ "$changed" -gt "$3" ] || ok=0 ;;
-    eq) [ "$changed" -eq "$3" ] || ok=0 ;;
-  esac
-  if [ "$failed" -ne "$1" ] || [ "$ok" -eq 0 ]; then echo "$4"; exit 1; fi
-}
-
-# changed_tasks LOG: one "task | item" line per changed result of the default callback, sorted: what a person
-# reads as "what changed". A check run must predict exactly the real run's lines.
-changed_tasks() {
-  awk '/^TASK \[/ { t = $0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t) }
-       /^changed: \[/ { l = $0; sub(/ => \{.*$/, "", l); i = ""
-                        if (match(l, /\(item=.*\)$/)) i = substr(l, RSTART + 6, RLENGTH - 7); print t " | " i }' "$1" | sort
-}
-
-same_changes() {  # same_changes CHECK_LOG REAL_LOG: the check run predicted the real run task for task
-  if ! diff -u <(changed_tasks "$1") <(changed_tasks "$2") > "$work/changes.diff"; then
-    echo "role_ollama: the check run ($1) and the real run ($2) changed different tasks:"
-    cat "$work/changes.diff"
-    exit 1
-  fi
-  echo "role_ollama: check and real run changed the same $(changed_tasks "$2" | wc -l) tasks"
-}
+# recap, expect, changed_tasks, same_changes (also used by instances.sh)
+# shellcheck source=helpers.sh
+. "$here/helpers.sh"
 
 run_role() {  # run_role NAME [ansible-playbook options]
   local name=$1
@@ -160,4 +136,6 @@ ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
 # shellcheck source=security.sh
 . "$here/security.sh"
 # 8 and 9 (install path, disk space): the target role_install.
+# 10. Several instances per host: two more servers of its own (instances.sh, also runs alone).
+"$here/instances.sh"
 echo "role_ollama: all checks passed"
