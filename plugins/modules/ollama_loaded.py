@@ -406,6 +406,8 @@ diff:
       sample: "all-minilm:l6-v2\ngemma3:270m (forever)\n"
 """
 
+import time
+
 from ansible_collections.llmops.ollama.plugins.module_utils._client import OllamaError
 from ansible_collections.llmops.ollama.plugins.module_utils._common import ModuleFailure, OllamaModule
 from ansible_collections.llmops.ollama.plugins.module_utils._facts import (
@@ -816,7 +818,32 @@ def apply(mod, client, request, targets, todo, result, progress=None):
             raise ModuleFailure(
                 f"{', '.join(still)} still loaded {mod.params['timeout']:g}s after the unload request (timeout): "
                 "Ollama unloads a model only when the requests using it finish", **result)
-    return [running_entry(item) for item in client.ps()]
+    return settled_ps(client, [t for t in todo if t.action != "unloaded"], request)
+
+
+def settled_ps(client, loaded, request, wait=3.0, sleep=time.sleep, clock=time.monotonic):
+    """/api/ps after the loads, once it shows their keep_alive. Ollama applies a request's keep_alive to a runner
+    it reuses when that request's end reaches the scheduler, a moment after the answer (v0.34.4 sched.go), so a
+    read right after a refresh can still show the old expiry. Waits up to ``wait`` seconds, then takes what is
+    there (the result shows it, and a keep_alive the server did not take shows as not forever)."""
+    deadline = clock() + wait
+    delay = 0.05
+    while True:
+        after = [running_entry(item) for item in client.ps()]
+        if not request.keep_alive or clock() >= deadline or all(_took(t, t.find_runner(after), request)
+                                                               for t in loaded):
+            return after
+        sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _took(target, runner, request):
+    if runner is None:
+        return True  # evicted or gone: reported as not loaded, not waited for
+    if request.keep_alive.forever:
+        return bool(runner.get("forever"))
+    before = (target.running or {}).get("expires_at")
+    return not before or runner.get("expires_at") != before
 
 
 def main():

@@ -267,6 +267,19 @@ def test_refresh_of_a_runner_at_its_trained_context_sends_no_num_ctx(server):
     assert "options" not in sent or "num_ctx" not in sent["options"]
 
 
+def test_a_refresh_waits_for_ps_to_show_the_new_keep_alive(server):
+    """Ollama applies a reused runner's new keep_alive when the request's end reaches its scheduler, a moment
+    after the answer: a /api/ps read at once can show the old expiry (seen on 0.34.4 under load)."""
+    server.on("GET", "/api/ps", ps(ps_entry(expires_at=SOON)), ps(ps_entry(expires_at=SOON)),
+              ps(ps_entry(expires_at=FOREVER)))
+    server.on("GET", "/api/tags", Reply(body=TAGS))
+    server.on("POST", "/api/show", Reply(body=SHOW_GEMMA))
+    server.on("POST", "/api/generate", Reply(body=LOADED_REPLY))
+    result = run(server, name="gemma3:270m", keep_alive=-1)
+    assert result["models"][0]["action"] == "refreshed" and result["models"][0]["forever"] is True
+    assert len(server.calls("GET", "/api/ps")) == 3
+
+
 def test_refresh_with_options_sends_them(server):
     server.on("GET", "/api/ps", ps(ps_entry(ctx=2048)))
     server.on("GET", "/api/tags", Reply(body=TAGS))
