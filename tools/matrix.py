@@ -3,11 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The ansible-core x Ollama x Python test matrix, run for real (tests/rig/rig.py), with a table at the end.
 
-    python3 tools/matrix.py ci      what CI (.ci/run, make test) runs:
-                              - every integration target on the newest Ollama with every ansible-core line
-                                (2.16 ... 2.21), except the heavy, line-insensitive ones in CI_EDGE_ONLY_TARGETS
-                                (the role's install path), which run on the oldest, the pinned and the newest line,
-                                and CI_PINNED_ONLY_TARGETS (systemd hosts over SSH), which run on the pinned line;
+    python3 tools/matrix.py ci      what CI (.ci/run, make test) runs, sized for 2 cores:
+                              - the module targets (CI_EVERY_LINE_TARGETS) on the newest Ollama with every
+                                ansible-core line 2.16 ... 2.21;
+                              - the role, progress, preflight and bundle targets (CI_EDGE_TARGETS) also on the
+                                oldest, pinned and newest line (2.16, 2.19, 2.21);
+                              - every other target on the pinned line 2.19;
                               - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
     python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
@@ -57,18 +58,21 @@ CORE_LINES = {
 VERSIONS_CORE = "2.19"                     # the one ansible-core line that runs every Ollama version
 OLLAMA_NEWEST = "0.34.4"
 OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
-# CI runs every target on every ansible-core line with the newest Ollama, except these (line-insensitive and
-# long: the role's install path re-runs the role ~20 times), which run on the oldest, pinned and newest line; and
-# these on every older Ollama (see plan()).
-CI_EDGE_ONLY_TARGETS = ("role_install",)
-# And these on the pinned line only: real systemd hosts over SSH (a reboot, an upgrade), the fleet playbooks
-# against several servers at once (they run the same modules the other targets run on every line).
-CI_PINNED_ONLY_TARGETS = ("role_systemd", "fleet_report", "rolling_update")
+# CI fits 2 cores: on every ansible-core line with the newest Ollama, the targets of the modules whose behaviour
+# the line can change (templating of option values, the default callback's diff, module_utils on the controller
+# Python); on the oldest, pinned and newest line also the role, the progress action plugins (ansible-core's async
+# machinery), the role's preflight and the bundle module; on the pinned line only the long whole-play targets
+# (install path, systemd hosts, instances, fleet playbooks). `make matrix` runs everything everywhere.
+CI_EVERY_LINE_TARGETS = ("check_diff", "connection", "ollama_alias", "ollama_info", "ollama_loaded", "ollama_model")
+CI_EDGE_TARGETS = ("role_ollama", "progress", "role_preflight", "ollama_bundle")
+# Anything else (role_install, role_systemd, role_instances, fleet_report, rolling_update, new targets) runs on
+# the pinned line.
 # Rough relative cost of a target (the default is 1), to start the longest cells first.
-TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 5, "ollama_bundle": 4, "fleet_report": 3,
-                 "rolling_update": 3}
+TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 8, "role_instances": 6, "progress": 3,
+                 "ollama_bundle": 2, "fleet_report": 3, "rolling_update": 3}
 # Long targets that CI runs in cells of their own (one cell per group), beside the rest of their line.
-CI_OWN_CELL_GROUPS = (("role_install",), ("role_systemd",), ("fleet_report", "rolling_update"))
+CI_OWN_CELL_GROUPS = (("role_ollama",), ("role_install",), ("role_systemd",), ("role_instances", "fleet_report",
+                                                                             "rolling_update"))
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
@@ -184,9 +188,8 @@ def plan(mode: str, only: str | None) -> list[Cell]:
         edges = {lines[0], VERSIONS_CORE, lines[-1]}
         for line in lines:
             mine = [t for t in targets
-                    if (line in edges or t not in CI_EDGE_ONLY_TARGETS)
-                    and (line == VERSIONS_CORE or t not in CI_PINNED_ONLY_TARGETS)]
-            # The heavy targets get cells of their own (own rig), so they run beside the rest, not after it.
+                    if t in CI_EVERY_LINE_TARGETS or (line in edges and t in CI_EDGE_TARGETS) or line == VERSIONS_CORE]
+            # The long targets get cells of their own (own rig), so they run beside the rest, not after it.
             heavy = [t for group in CI_OWN_CELL_GROUPS for t in group]
             cells.append(Cell("integration", line, OLLAMA_NEWEST, [t for t in mine if t not in heavy]))
             for group in CI_OWN_CELL_GROUPS:

@@ -136,6 +136,5 @@ ansible-playbook -i inventory warm_script.yml -e "@$config" -e "work=$work" "$@"
 # shellcheck source=security.sh
 . "$here/security.sh"
 # 8 and 9 (install path, disk space): the target role_install.
-# 10. Several instances per host: two more servers of its own (instances.sh, also runs alone).
-"$here/instances.sh"
+# 10. Several instances per host (instances.sh): the target role_instances.
 echo "role_ollama: all checks passed"
