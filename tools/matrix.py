@@ -71,8 +71,8 @@ CI_EDGE_TARGETS = ("role_ollama", "progress", "role_preflight", "ollama_bundle")
 TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 8, "role_instances": 6, "progress": 3,
                  "ollama_bundle": 2, "fleet_report": 3, "rolling_update": 3}
 # Long targets that CI runs in cells of their own (one cell per group), beside the rest of their line.
-CI_OWN_CELL_GROUPS = (("role_ollama",), ("role_install",), ("role_systemd",), ("role_instances", "fleet_report",
-                                                                             "rolling_update"))
+CI_OWN_CELL_GROUPS = (("role_ollama",), ("role_install",), ("role_systemd",),
+                      ("role_instances", "fleet_report", "rolling_update"))
 CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).

@@ -830,8 +830,9 @@ def settled_ps(client, loaded, request, wait=3.0, sleep=time.sleep, clock=time.m
     delay = 0.05
     while True:
         after = [running_entry(item) for item in client.ps()]
-        if not request.keep_alive or clock() >= deadline or all(_took(t, t.find_runner(after), request)
-                                                               for t in loaded):
+        if not request.keep_alive or clock() >= deadline:
+            return after
+        if all(_took(t, t.find_runner(after), request) for t in loaded):
             return after
         sleep(delay)
         delay = min(delay * 2, 0.5)
