@@ -183,22 +183,43 @@ def serve(root: Path, port: int) -> None:
 
 # --------------------------------------------------------------------------- rig.py hooks
 
-def _pid(state: Path) -> int | None:
+def daemon_pid(state: Path, name: str, script: str) -> int | None:
+    """The pid in ``<state>/<name>.pid`` when that process still runs ``script`` (a rig daemon: this mirror,
+    throttle.py), else None."""
     try:
-        pid = int((state / "release-mirror.pid").read_text().strip())
+        pid = int((state / f"{name}.pid").read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except (OSError, ValueError):
         return None
-    return pid if "release_mirror.py" in cmdline else None
+    return pid if script in cmdline else None
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a rig daemon's health check)."""
     import urllib.request
     try:
-        with urllib.request.urlopen(url + "/", timeout=3) as resp:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 (loopback)
             return resp.status == 200
     except OSError:
         return False
+
+
+def stop_daemon(state: Path, name: str, script: str) -> list[str]:
+    """Stop the rig daemon ``name`` (its process group) and remove its pid and json files; [name] if it ran."""
+    pid = daemon_pid(state, name, script)
+    (state / f"{name}.pid").unlink(missing_ok=True)
+    (state / f"{name}.json").unlink(missing_ok=True)
+    if not pid:
+        return []
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return []
+    for _attempt in range(50):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    return [name]
 
 
 def ensure(state: Path, cache: Path, free_port) -> dict:
@@ -212,7 +233,7 @@ def ensure(state: Path, cache: Path, free_port) -> dict:
         info = json.loads(info_file.read_text())
     except (OSError, ValueError):
         info = {}
-    if not (_pid(state) and info.get("url") and _answers(info["url"])):
+    if not (daemon_pid(state, "release-mirror", "release_mirror.py") and info.get("url") and answers(info["url"] + "/")):
         stop(state)
         port = free_port()
         with open(logfile, "ab") as lf:
@@ -222,7 +243,7 @@ def ensure(state: Path, cache: Path, free_port) -> dict:
         (state / "release-mirror.pid").write_text(f"{proc.pid}\n")
         info = {"url": f"http://127.0.0.1:{port}"}
         for _attempt in range(50):
-            if _answers(info["url"]):
+            if answers(info["url"] + "/"):
                 break
             time.sleep(0.1)
         else:
@@ -233,20 +254,7 @@ def ensure(state: Path, cache: Path, free_port) -> dict:
 
 
 def stop(state: Path) -> list[str]:
-    pid = _pid(state)
-    (state / "release-mirror.pid").unlink(missing_ok=True)
-    (state / "release-mirror.json").unlink(missing_ok=True)
-    if not pid:
-        return []
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return []
-    for _attempt in range(50):
-        if not Path(f"/proc/{pid}").exists():
-            break
-        time.sleep(0.1)
-    return ["release-mirror"]
+    return stop_daemon(state, "release-mirror", "release_mirror.py")
 
 
 def main(argv=None) -> int:

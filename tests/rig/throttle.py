@@ -21,12 +21,13 @@ import http.server
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from release_mirror import answers, daemon_pid, stop_daemon  # tests/rig/release_mirror.py: the rig daemons' helpers
 
 CONFIG_KEYS = ("ollama_registry_throttled", "ollama_chat_model_throttled", "ollama_throttle_rate")
 DEFAULT_RATE = 16_000_000  # bytes/s: the 253 MB gemma3:270m in ~16 s alone, ~32 s for two servers at once
@@ -116,24 +117,6 @@ def serve(port: int, upstream: int, rate: float) -> None:
 
 # --------------------------------------------------------------------------- rig.py hooks
 
-def _pid(state: Path) -> int | None:
-    try:
-        pid = int((state / "throttle.pid").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except (OSError, ValueError):
-        return None
-    return pid if "throttle.py" in cmdline else None
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-    try:
-        with urllib.request.urlopen(url + "/v2/", timeout=3) as resp:  # noqa: S310 (loopback)
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 def ensure(state: Path, registry_port: int, free_port) -> dict:
     """(Re)start the throttled front for the registry on ``registry_port``; return the config keys."""
     rate = float(os.environ.get("LLMOPS_RIG_THROTTLE_RATE") or DEFAULT_RATE)
@@ -144,7 +127,8 @@ def ensure(state: Path, registry_port: int, free_port) -> dict:
     except (OSError, ValueError):
         info = {}
     fresh = info.get("upstream") == registry_port and info.get("rate") == rate
-    if not (fresh and _pid(state) and info.get("port") and _answers(f"http://127.0.0.1:{info['port']}")):
+    if not (fresh and daemon_pid(state, "throttle", "throttle.py") and info.get("port")
+            and answers(f"http://127.0.0.1:{info['port']}/v2/")):
         stop(state)
         port = free_port()
         with open(logfile, "ab") as lf:
@@ -155,7 +139,7 @@ def ensure(state: Path, registry_port: int, free_port) -> dict:
         (state / "throttle.pid").write_text(f"{proc.pid}\n")
         info = {"port": port, "upstream": registry_port, "rate": rate}
         for _attempt in range(50):
-            if _answers(f"http://127.0.0.1:{port}"):
+            if answers(f"http://127.0.0.1:{port}/v2/"):
                 break
             time.sleep(0.1)
         else:
@@ -167,20 +151,7 @@ def ensure(state: Path, registry_port: int, free_port) -> dict:
 
 
 def stop(state: Path) -> list[str]:
-    pid = _pid(state)
-    (state / "throttle.pid").unlink(missing_ok=True)
-    (state / "throttle.json").unlink(missing_ok=True)
-    if not pid:
-        return []
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return []
-    for _attempt in range(50):
-        if not Path(f"/proc/{pid}").exists():
-            break
-        time.sleep(0.1)
-    return ["throttle"]
+    return stop_daemon(state, "throttle", "throttle.py")
 
 
 def main(argv=None) -> int:
