@@ -4,10 +4,10 @@
 """The ansible-core x Ollama x Python test matrix, run for real (tests/rig/rig.py), with a table at the end.
 
     python3 tools/matrix.py ci      what CI (.ci/run, make test) runs, sized for 2 cores:
-                              - the module targets (CI_EVERY_LINE_TARGETS) on the newest Ollama with every
-                                ansible-core line 2.16 ... 2.21;
-                              - the role, progress, preflight and bundle targets (CI_EDGE_TARGETS) also on the
-                                oldest, pinned and newest line (2.16, 2.19, 2.21);
+                              - every module's target and the role's (CI_EVERY_LINE_TARGETS) on the newest
+                                Ollama with every ansible-core line 2.16 ... 2.21;
+                              - the progress and preflight targets (CI_EDGE_TARGETS) also on the oldest,
+                                pinned and newest line (2.16, 2.19, 2.21);
                               - every other target on the pinned line 2.19;
                               - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
@@ -58,13 +58,14 @@ CORE_LINES = {
 VERSIONS_CORE = "2.19"                     # the one ansible-core line that runs every Ollama version
 OLLAMA_NEWEST = "0.34.4"
 OLLAMA_VERSIONS = ("0.34.4", "0.24.0", "0.6.5")
-# CI fits 2 cores: on every ansible-core line with the newest Ollama, the targets of the modules whose behaviour
-# the line can change (templating of option values, the default callback's diff, module_utils on the controller
-# Python); on the oldest, pinned and newest line also the role, the progress action plugins (ansible-core's async
-# machinery), the role's preflight and the bundle module; on the pinned line only the long whole-play targets
-# (install path, systemd hosts, instances, fleet playbooks). `make matrix` runs everything everywhere.
-CI_EVERY_LINE_TARGETS = ("check_diff", "connection", "ollama_alias", "ollama_info", "ollama_loaded", "ollama_model")
-CI_EDGE_TARGETS = ("role_ollama", "progress", "role_preflight", "ollama_bundle")
+# CI, sized for 2 cores: on every ansible-core line with the newest Ollama, every module's target (templating of
+# option values, the default callback's diff, module_utils on the controller Python all change with the line) and
+# the role's; on the oldest, pinned and newest line also the progress action plugins (ansible-core's async
+# machinery) and the role's preflight; on the pinned line only the long whole-play targets (install path, systemd
+# hosts, instances, fleet playbooks). `make matrix` runs everything everywhere.
+CI_EVERY_LINE_TARGETS = ("check_diff", "connection", "ollama_alias", "ollama_bundle", "ollama_info", "ollama_loaded",
+                         "ollama_model", "role_ollama")
+CI_EDGE_TARGETS = ("progress", "role_preflight")
 # Anything else (role_install, role_systemd, role_instances, fleet_report, rolling_update, new targets) runs on
 # the pinned line.
 # Rough relative cost of a target (the default is 1), to start the longest cells first.
@@ -73,7 +74,7 @@ TARGET_WEIGHT = {"role_systemd": 12, "role_install": 8, "role_ollama": 8, "role_
 # Long targets that CI runs in cells of their own (one cell per group), beside the rest of their line.
 CI_OWN_CELL_GROUPS = (("role_ollama",), ("role_install",), ("role_systemd",),
                       ("role_instances", "fleet_report", "rolling_update"))
-CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias")
+CI_VERSION_TARGETS = ("ollama_info", "ollama_loaded", "ollama_model", "ollama_alias", "ollama_bundle")
 UNIT_PYTHONS_CI = ("3.8", "3.13")          # the managed-node Pythons the README promises, oldest and newest
 # Extra attempts of a failed integration target (reported FLAKY when one is needed).
 RETRIES = int(os.environ.get("LLMOPS_MATRIX_RETRIES") or 1)
@@ -412,6 +413,15 @@ def table(cells: list[Cell]) -> str:
     return "\n".join(lines)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat): with the test-side
+    figures it says whether CI is bound by the machine's cores (more parallel cells would not help) or by waiting."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / hz, sum(fields[:8]) / hz
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     p.add_argument("mode", choices=["ci", "full", "list", "prepare"],
@@ -438,6 +448,7 @@ def main(argv=None) -> int:
             print(c.name, " ".join(c.targets))
         return 0
     t_start = time.monotonic()
+    cpu_start = machine_cpu()
     # Builds and venvs first, one at a time (they need the cores, and each has its own lock).
     for version in sorted({c.ollama for c in cells if c.ollama}, key=lambda v: v != OLLAMA_NEWEST):
         t0 = time.monotonic()
@@ -482,6 +493,11 @@ def main(argv=None) -> int:
         ranked = sorted(by_target.items(), key=lambda kv: -kv[1])
         print("matrix cpu (test-side processes, all cells): " + ", ".join(f"{t} {v:.0f}s" for t, v in ranked)
               + f"; total {sum(by_target.values()):.0f}s")
+    busy, total_cpu = (b - a for a, b in zip(cpu_start, machine_cpu()))
+    if total_cpu > 10:
+        print(f"machine cpu during the matrix: {100 * busy / total_cpu:.0f}% busy ({busy:.0f}s of {total_cpu:.0f}s "
+              f"on {os.cpu_count()} cores; test-side {sum(by_target.values()):.0f}s, the rest the servers, rigs and "
+              f"anything else running)")
     print(f"matrix: {tests_passed} passed, {tests_failed} failed (tests); {len(ok)} cells ok, {len(bad)} cells failed, "
           f"{len(not_run)} cells not run; {total:.0f}s")
     return 0 if ok and not bad and not not_run else 1

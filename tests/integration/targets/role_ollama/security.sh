@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # Sourced by runme.sh after the role has provisioned the rig (uses its run_role, recap, expect, $work,
-# $config, $here): the role's secret handling (issue 9) and a play without fact gathering.
+# $config, $here): the role's secret handling (issue 9).
 # shellcheck shell=bash disable=SC2154,SC2034
 # (work, config, here are set and changed/failed are read by runme.sh, which sources this file)
 
@@ -43,9 +43,4 @@ grep -qE '^localhost +:.* failed=0 ' "$work/security.log"
 if grep -nE 'warm-key-s3cr3t|warm-header-s3cr3t|dropin-s3cr3t' "$work/security.log"; then
   echo "role_ollama: a secret reached the output of security.yml"; exit 1
 fi
-
-# S3. A play with gather_facts: false (argument validation runs before the role gathers facts).
-echo "=== role_ollama: gather_facts_false"
-ansible-playbook -i inventory gather_facts_false.yml -e "@$work/role-vars.yml" 2>&1 | tee "$work/gather_facts_false.log"
-read -r changed failed < <(recap "$work/gather_facts_false.log")
-expect "0" "eq" "0" "role_ollama: the role in a play with gather_facts: false must pass (changed=0 after the runs)"
+# S3. A play with gather_facts: false: runme.sh 3b (with ollama_verify).
