@@ -12,6 +12,7 @@ from ansible_collections.llmops.ollama.plugins.filter.keep_alive import keep_ali
 from ansible_collections.llmops.ollama.plugins.filter.model_name import model_name
 from ansible_collections.llmops.ollama.plugins.filter.normalize_url import normalize_url
 from ansible_collections.llmops.ollama.plugins.filter.same_model import same_model
+from ansible_collections.llmops.ollama.plugins.filter.short_digest import short_digest
 from ansible_collections.llmops.ollama.plugins.module_utils import _client, _names
 from ansible_collections.llmops.ollama.plugins.test.same_model import TestModule as SameModelTest
 from ansible_collections.llmops.ollama.plugins.test.valid_keep_alive import valid_keep_alive
@@ -129,3 +130,17 @@ def test_bad_keep_alive_raises_a_filter_error_naming_the_value(value, message):
     with pytest.raises(AnsibleFilterError, match=message):
         keep_alive(value, "ollama_warm_keep_alive")
     assert valid_keep_alive(value) is False
+
+
+@pytest.mark.parametrize("value, short", [
+    ("sha256:9ef47bd2b59edce8f678e90b5e4112f42238c5670e5c69a78e7a3585fc458fd7", "9ef47bd2b59e"),
+    ("9ef47bd2b59edce8f678e90b5e4112f42238c5670e5c69a78e7a3585fc458fd7", "9ef47bd2b59e"),
+    ("", ""), (None, ""),
+])
+def test_short_digest_is_the_modules_rule(value, short):
+    assert short_digest(value) == short == _names.short_digest(value)
+
+
+def test_short_digest_refuses_a_non_string():
+    with pytest.raises(AnsibleFilterError, match=r"short_digest: 12 is not a string"):
+        short_digest(12)
