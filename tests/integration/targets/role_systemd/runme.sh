@@ -13,7 +13,11 @@
 #   S3 reboot (stop + start of sd1's PID 1): ollama.service comes back enabled and ollama-warm.service loads the
 #      warm model with its keep_alive, with no play running;
 #   S4 upgrade on sd1 (check mode predicts it): the service restarts into the new release, /api/version
-#      reports it; rollback to the old one (no download, it is still installed).
+#      reports it; rollback to the old one (no download, it is still installed);
+#   S5 a second server on sd2 (ollama_instances): check mode predicts its unit, drop-in and start; the real run
+#      starts ollama-gpu1.service as the ollama user on its own port beside the default server (not restarted),
+#      pulls and warms its model through it; the next run and a check run: changed=0; dropped from the list, it
+#      is stopped, disabled and its files removed (check mode predicts the same count), the default server stays.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +63,10 @@ url() { echo "http://127.0.0.1:$(port "$1")"; }
 on() { local h=$1; shift; $rig hosts exec "$h" "$@"; }
 fail() { echo "role_systemd: $*" >&2; exit 1; }
 want() { local msg=$1; shift; "$@" || fail "$msg"; }
-starts() { on "$1" journalctl -u ollama.service -o cat --no-pager | grep -c '^Started ollama.service' || true; }
+starts() {  # starts HOST [UNIT]: how many times systemd started the unit (default ollama.service) in all
+  local unit=${2:-ollama.service}
+  on "$1" journalctl -u "$unit" -o cat --no-pager | grep -c "^Started $unit" || true
+}
 
 # sd2: the vendor unit, as install.sh leaves it (unit written, daemon-reload; no binary yet).
 on sd2 sh -c 'cat >/etc/systemd/system/ollama.service' <"$here/vendor-ollama.service"
@@ -99,6 +106,7 @@ run() {  # run NAME [ansible-playbook options]: the provision playbook; sets $ch
   local name=$1 t=$SECONDS failed hosts=(sd1 sd2)
   shift
   [[ " $* " == *" -l sd1 "* ]] && hosts=(sd1)
+  [[ " $* " == *" -l sd2 "* ]] && hosts=(sd2)
   ansible-playbook -i "$inv" provision.yml -e "@$work/vars.yml" "$@" >"$work/$name.log" 2>&1 || true
   read -r changed failed < <(recap "$work/$name.log" "${hosts[@]}")
   echo "=== role_systemd: $name: changed=$changed failed=$failed ($((SECONDS - t))s)"
@@ -193,4 +201,69 @@ want "the rollback should change" [ "$changed" -gt 0 ]
 want "sd1: /api/version is not $old after the rollback" [ "$(python3 api.py version "$(url sd1)")" = "$old" ]
 want "the rollback downloaded again" [ "$(wc -l <"$mirror_log")" -eq "$lines" ]
 want "sd1: the warm model is not loaded after the rollback" python3 api.py warm "$(url sd1)" "$chat" 2700 0
+
+# --- S5: a second server on sd2 (ollama_instances), under real systemd -----------------------------------------
+iport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+iurl=http://127.0.0.1:$iport
+unit=ollama-gpu1.service
+cp "$work/vars.yml" "$work/vars-no-instance.yml"
+cat >>"$work/vars.yml" <<VARS
+ollama_instances:
+  - name: gpu1
+    listen: 127.0.0.1:$iport
+    environment:
+      OLLAMA_NUM_PARALLEL: "1"
+    models:
+      - "$embed"
+    warm_models:
+      - "$embed"
+VARS
+n=$(starts sd2)
+run instance_check --check --diff -l sd2
+predicted=$changed
+want "check mode should predict the instance" [ "$predicted" -gt 0 ]
+grep -qF "$unit would be enabled and started" "$work/instance_check.log" || fail "instance_check: no start predicted"
+want "check mode installed $unit" on sd2 test ! -e "/etc/systemd/system/$unit"
+run instance -l sd2
+# Check mode cannot ask a server that does not run yet about models (the role warns and skips them): the real
+# run adds the instance's pull and warm-up to what check mode predicted.
+grep -qF "does not answer yet" "$work/instance_check.log" || fail "instance_check: no warning about the models"
+want "the instance run changed $changed tasks, check mode predicted $predicted (+ its pull and warm-up)" \
+  [ "$changed" -ge "$predicted" ]
+want "sd2: $unit is not enabled" [ "$(on sd2 systemctl is-enabled $unit)" = enabled ]
+want "sd2: $unit is not active" [ "$(on sd2 systemctl is-active $unit)" = active ]
+want "sd2: $unit was started $(starts sd2 $unit) times, expected once" [ "$(starts sd2 $unit)" -eq 1 ]
+want "sd2: the instance does not answer with $old" [ "$(python3 api.py version "$iurl")" = "$old" ]
+python3 api.py tags "$iurl" >"$work/tags"
+want "sd2: $embed not installed through the instance" grep -qxF "$embed" "$work/tags"
+want "sd2: the instance did not warm $embed with keep_alive 45m" python3 api.py warm "$iurl" "$embed" 2700 0
+pid=$(on sd2 systemctl show -p MainPID --value $unit)
+want "sd2: the instance does not run as the ollama user" [ "$(on sd2 stat -c %U "/proc/$pid")" = ollama ]
+want "sd2: the instance does not listen on $iport" \
+  on sd2 sh -c "tr '\\0' '\\n' </proc/$pid/environ | grep -qx OLLAMA_HOST=127.0.0.1:$iport"
+want "sd2: the instance's drop-in is not root 0600" \
+  [ "$(on sd2 stat -c %U:%a /etc/systemd/system/$unit.d/override.conf)" = root:600 ]
+want "sd2: adding an instance restarted the default server" [ "$(starts sd2)" -eq "$n" ]
+want "sd2: the default server stopped answering" [ "$(python3 api.py version "$(url sd2)")" = "$old" ]
+run instance2 -l sd2
+want "the run after adding the instance must report changed=0" [ "$changed" -eq 0 ]
+run instance_check2 --check -l sd2
+want "a check run after adding the instance must report changed=0" [ "$changed" -eq 0 ]
+want "sd2: a run with nothing to do restarted $unit" [ "$(starts sd2 $unit)" -eq 1 ]
+# Dropped from the list: stopped, disabled, unit and drop-in removed; check mode predicts the same count.
+cp "$work/vars-no-instance.yml" "$work/vars.yml"
+run instance_drop_check --check -l sd2
+predicted=$changed
+want "check mode should predict the removal" [ "$predicted" -gt 0 ]
+want "check mode stopped $unit" [ "$(on sd2 systemctl is-active $unit)" = active ]
+run instance_drop -l sd2
+want "check mode predicted changed=$predicted, the removal changed=$changed" [ "$changed" -eq "$predicted" ]
+want "sd2: $unit still runs" [ "$(on sd2 systemctl is-active $unit || true)" != active ]
+want "sd2: $unit is still installed" on sd2 test ! -e "/etc/systemd/system/$unit"
+want "sd2: the drop-in of $unit is still there" on sd2 test ! -e "/etc/systemd/system/$unit.d"
+if python3 api.py version "$iurl" >/dev/null 2>&1; then fail "sd2: the removed instance still answers"; fi
+want "sd2: removing the instance restarted the default server" [ "$(starts sd2)" -eq "$n" ]
+want "sd2: the default server stopped answering" [ "$(python3 api.py version "$(url sd2)")" = "$old" ]
+run instance_drop2 -l sd2
+want "the run after the removal must report changed=0" [ "$changed" -eq 0 ]
 echo "role_systemd: all checks passed ($((SECONDS - t0))s)"
