@@ -25,6 +25,12 @@ OLLAMA_MODULE = "github.com/ollama/ollama"
 # close to it (vendor/llama.cpp), to which Ollama's own CMake applies llama/compat/*.patch.
 LLAMA_SERVER_SINCE = (0, 30, 0)
 LLAMA_CPP_PYPI = "llama-cpp-python==0.3.36"
+# The Ollama that imports the PyPI models into the seed store (riglib/models.py), whatever version the rig serves:
+# the embedding model comes as safetensors, and from v0.34.0 Ollama creates a model from safetensors only
+# through its MLX pipeline ("unsupported MLX architecture: model \"BertModel\""; server/create.go sends every
+# safetensors create to createSafetensorsModel), where up to v0.33 it converted them to GGUF. The GGUFs it makes
+# are served by every version the rig runs.
+SEED_OLLAMA_VERSION = "0.24.0"
 # v0.12.x and later need llama.cpp's vendored headers that Go module zips drop (see ensure_build_deps).
 VENDOR_HEADERS_SINCE = (0, 12, 0)
 MINIAUDIO_PYPI = "miniaudio==1.71"  # its sdist ships miniaudio/miniaudio.h (see build notes)

@@ -76,19 +76,33 @@ def safetensors_files(d: Path) -> dict[str, Path]:
     return out
 
 
+def seed_binary(rig_binpath: Path) -> Path:
+    """The Ollama binary that imports the models: config.SEED_OLLAMA_VERSION's, built into the cache by the rig's
+    own build command (under that version's build lock) when the rig serves another version."""
+    if config.OLLAMA_VERSION == config.SEED_OLLAMA_VERSION:
+        return rig_binpath
+    with step(f"  build the seed's ollama v{config.SEED_OLLAMA_VERSION} (imports the safetensors model)"):
+        env = {k: v for k, v in os.environ.items() if k != "LLMOPS_OLLAMA_BIN"}  # a binary given for the rig's version
+        subprocess.run([sys.executable, str(config.RIG_PY), "--ollama-version", config.SEED_OLLAMA_VERSION, "build"],
+                       env=env, check=True)
+    return config.CACHE / f"go-bin-{config.SEED_OLLAMA_VERSION}" / "ollama"
+
+
 class Seed:
-    """An Ollama instance over the cached seed models dir; started lazily, stopped at the end."""
+    """An Ollama instance (config.SEED_OLLAMA_VERSION) over the cached seed models dir; started lazily (only when
+    the seed store or the registry needs it), stopped at the end."""
 
     def __init__(self, binpath: Path):
-        self.binpath = binpath
+        self.rig_binpath = binpath
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def ensure(self) -> str:
         if self.proc is None:
+            binpath = seed_binary(self.rig_binpath)
             with step("start seed ollama"):
                 port = free_port()
-                self.proc = start_ollama(self.binpath, port, config.SEED_MODELS, config.SEED_HOME, config.LOG_DIR / "seed-ollama.log",
+                self.proc = start_ollama(binpath, port, config.SEED_MODELS, config.SEED_HOME, config.LOG_DIR / "seed-ollama.log",
                                          None)
                 self.url = f"http://127.0.0.1:{port}"
         return self.url
