@@ -30,6 +30,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import posixpath
 import re
 import secrets
 import shlex
@@ -227,6 +228,10 @@ class ProgressAction(ActionBase):
         if started.get("failed") or not jid:
             return merge_hash(result, started)
         job_file = started.get("results_file") or join(async_dir, jid)
+        # async_wrapper writes the job where the host's process expands async_dir ($HOME), which is not always the
+        # remote user's passwd home that _remote_expand_user gives (a CI job or a service with HOME set elsewhere:
+        # there ansible-core's own async_status answers "could not find job"). Read the job where it really is.
+        job_dir = posixpath.dirname(job_file) if started.get("results_file") else async_dir
         display.vvv(f"llmops.ollama: {host}: job {jid}, progress in {status_file}", host=host)
 
         offset = 0
@@ -259,7 +264,7 @@ class ProgressAction(ActionBase):
                     continue
             break
 
-        final = self._collect(task_vars, jid, async_dir, host)
+        final = self._collect(task_vars, jid, job_dir, host)
         try:
             for line in self._poll(status_file, offset, job_file, remove=True)[0]:
                 display.display(f"{host} | {line}")

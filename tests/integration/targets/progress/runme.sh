@@ -12,7 +12,9 @@
 #   4. async/poll on the task: Ansible polls, the action plugin stays out of the way, progress_log still works;
 #   5. the controller killed in the middle of a pull (a dropped connection): the pull finishes on the host;
 #   6. ollama_loaded with progress always prints its load;
-#   7. the role with ollama_pull_async: Ansible polls the pulls (no async in check mode), progress_log works.
+#   7. the role with ollama_pull_async: Ansible polls the pulls (no async in check mode), progress_log works;
+#   8. HOME set apart from the user's passwd home (a CI job, a service) and the default async_dir: the pull
+#      shows its progress and its result (ansible-core's own async_status looks in the passwd home there).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -166,5 +168,17 @@ grep -q '^ASYNC POLL on gpu-02' "$work/role.log" || fail "the role's pull did no
 python check_lines.py "$work/role.log" 0 gpu-02
 has_model "${url[gpu-02]}" "$throttled" || fail "the role did not pull the model"
 grep -q ' pulled ' "$work/role-progress.log" || fail "no progress_log from the role's async pull"
+
+step "8. HOME apart from the passwd home, default async_dir: progress and the result"
+delete_model "${url[gpu-01]}" "$throttled"
+mkdir -p "$work/ci-home"
+[ "$(python -c 'import os, pwd; print(pwd.getpwuid(os.getuid()).pw_dir)')" != "$work/ci-home" ] || fail "same home"
+HOME="$work/ci-home" env -u ANSIBLE_ASYNC_DIR ansible-playbook -i "$work/inventory" -e "@$config" \
+  -e "work=$work label=home model=$throttled target_hosts=gpu-01" pull.yml 2>&1 | tee "$work/home.log"
+[ "$(recap gpu-01 failed "$work/home.log")" = 0 ] || fail "the pull with HOME apart from the passwd home failed"
+python check_lines.py "$work/home.log" 3 gpu-01
+[ "$(changed gpu-01 home)" = 1 ] || fail "the pull with HOME apart did not report changed"
+has_model "${url[gpu-01]}" "$throttled" || fail "the pull with HOME apart did not install the model"
+ls "$work/ci-home/.ansible_async" >/dev/null || fail "the job did not run under \$HOME/.ansible_async"
 
 echo "progress: all checks passed in $((SECONDS - started))s"
