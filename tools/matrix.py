@@ -105,6 +105,26 @@ def pyenv_python(version: str) -> Path:
     raise SystemExit(f"matrix: no Python {version} (looked in {PYENV} and on PATH)")
 
 
+def ansible_test_ssh_key() -> None:
+    """The SSH key pair every ansible-test run of this user shares (~/.ansible/test/id_rsa{,.pub}), made once
+    before the cells start: with a fresh HOME, cells starting together each ran ssh-keygen on the same path and
+    all but one failed ("id_rsa already exists. Overwrite (y/n)?"). Made the way ansible-test makes it
+    (core_ci.SshKey.generate_key_pair: PEM, RSA, no passphrase, "RSA PRIVATE KEY" headers), written aside and
+    moved into place, so a concurrent run never sees half a pair."""
+    base = Path.home() / ".ansible" / "test"
+    key, pub = base / "id_rsa", base / "id_rsa.pub"
+    if key.is_file() and pub.is_file():
+        return
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".id_rsa.{os.getpid()}"
+    subprocess.run(["ssh-keygen", "-m", "PEM", "-q", "-t", "rsa", "-N", "", "-f", str(tmp)], check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True)
+    tmp.write_text(re.sub(r"(BEGIN|END) PRIVATE KEY", r"\1 RSA PRIVATE KEY", tmp.read_text()))
+    os.replace(f"{tmp}.pub", pub)
+    os.replace(tmp, key)
+    say(f"ansible-test's SSH key pair made once for all cells: {key}")
+
+
 def core_venv(line: str) -> Path:
     """One venv per ansible-core line, keyed on what it holds; created once, reused by warm runs."""
     release, py = CORE_LINES[line]
@@ -456,6 +476,7 @@ def main(argv=None) -> int:
         say(f"ollama {version}: build/cache check exit {rc} ({time.monotonic() - t0:.0f}s)")
     for line in sorted({c.core for c in cells}):
         core_venv(line)
+    ansible_test_ssh_key()
     say(f"prepared in {time.monotonic() - t_start:.0f}s")
     if args.mode == "prepare":
         return 0
