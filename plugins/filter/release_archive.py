@@ -46,12 +46,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.llmops.ollama.plugins.module_utils._release import (
-    InvalidRelease,
-    archive_name,
-    auto_bundles,
-    parse_sha256sums,
-)
+from ansible_collections.llmops.ollama.plugins.module_utils._release import InvalidRelease, archive_name
 
 
 def release_archive(version, arch, bundle=""):
@@ -61,21 +56,6 @@ def release_archive(version, arch, bundle=""):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def release_checksum(sums_text, name, source="sha256sum.txt"):
-    sums = parse_sha256sums(sums_text)
-    if name not in sums:
-        raise AnsibleFilterError(f"{source} has no checksum for {name} (it lists: {', '.join(sorted(sums)) or 'nothing'})")
-    return "sha256:" + sums[name]
-
-
-def release_gpu_bundles(arch, amd_gpu=False, tegra_release=""):
-    return auto_bundles(str(arch), bool(amd_gpu), tegra_release or "")
-
-
 class FilterModule:
     def filters(self):
-        return {
-            "release_archive": release_archive,
-            "release_checksum": release_checksum,
-            "release_gpu_bundles": release_gpu_bundles,
-        }
+        return {"release_archive": release_archive}

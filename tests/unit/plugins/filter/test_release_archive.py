@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.llmops.ollama.plugins.filter.release_archive import FilterModule
+from ansible_collections.llmops.ollama.plugins.filter import release_archive, release_checksum, release_gpu_bundles
 
-F = FilterModule().filters()
+F = {**release_archive.FilterModule().filters(), **release_checksum.FilterModule().filters(),
+     **release_gpu_bundles.FilterModule().filters()}
 
 
 def test_filters_wrap_errors():
