@@ -28,7 +28,8 @@ collection=${name%%/*}.${name#*/}
 export ANSIBLE_COLLECTIONS_PATH=${stage%/ansible_collections/*}
 
 # Labels the generated pages take from docs.ansible.com's inventory (ansible_devel in conf.py).
-ansible_docs_labels="common_return_values|ansible_configuration_settings|action_plugins"  # action_plugins: modules with an action plugin
+# action_plugins: modules with an action plugin; ansible.builtin's plugin pages: M(ansible.builtin.get_url) etc.
+ansible_docs_labels="common_return_values|ansible_configuration_settings|action_plugins|ansible_collections\.ansible\.builtin\.[a-z0-9_]+_(module|filter|test|lookup)"
 
 echo "docsite: antsibull-docs lint-collection-docs --plugin-docs ($collection)"
 (cd "$stage" && antsibull-docs lint-collection-docs --plugin-docs .)

@@ -9,7 +9,8 @@
                               - the progress and preflight targets (CI_EDGE_TARGETS) also on the oldest,
                                 pinned and newest line (2.16, 2.19, 2.21);
                               - every other target on the pinned line 2.19;
-                              - the module targets ollama_info/_loaded/_model/_alias on each older Ollama (2.19);
+                              - the module targets ollama_info/_loaded/_model/_alias/_bundle on each older
+                                Ollama (2.19);
                               - the unit tests on the oldest and newest managed-node Python (3.8, 3.13).
     python3 tools/matrix.py full    the whole cross product: every ansible-core line x every Ollama version x every
                             target, and the unit tests on every Python 3.8 ... 3.13.
