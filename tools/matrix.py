@@ -263,20 +263,21 @@ def run_logged(cmd: list[str], log: Path, env: dict, cwd: Path, timeout: float, 
         return proc.returncode
 
 
-def failure_excerpt(log: Path, start: int, width: int = 240, lines: int = 14) -> list[str]:
-    """The task that failed, from the part of log written since byte offset start: its TASK header and the lines
-    from the last 'fatal:'/'FAILED!' on, shortened. CI keeps the console, not the matrix's work directory, so the
-    reason for a red cell has to be on the console."""
+def failure_excerpt(log: Path, start: int, width: int = 240, lines: int = 14) -> str:
+    """'it said:' and the task that failed, from the part of log written since byte offset start: its TASK header
+    and the lines from the last 'fatal:'/'FAILED!' on, shortened, indented. CI keeps the console, not the matrix's
+    work directory, so the reason for a red cell has to be on the console."""
     with open(log, "rb") as f:
         f.seek(start)
         text = f.read().decode("utf-8", "replace").splitlines()
     marks = [i for i, line in enumerate(text) if line.startswith("fatal:") or "FAILED!" in line or "ERROR! " in line]
     if not marks:
-        return [line[:width] for line in text[-lines:]]
-    last = marks[-1]
-    header = next((text[i] for i in range(last, -1, -1) if text[i].startswith("TASK [")), None)
-    body = [line[:width] + (" [...]" if len(line) > width else "") for line in text[last:last + lines]]
-    return ([header] if header else []) + body
+        shown = text[-lines:]
+    else:
+        last = marks[-1]
+        header = next((text[i] for i in range(last, -1, -1) if text[i].startswith("TASK [")), None)
+        shown = ([header] if header else []) + text[last:last + lines]
+    return "it said:" + "".join(f"\n  {line[:width]}" + (" [...]" if len(line) > width else "") for line in shown)
 
 
 def run_integration(cell: Cell, work: Path, venv: Path) -> None:
@@ -309,8 +310,8 @@ def run_integration(cell: Cell, work: Path, venv: Path) -> None:
                 # A real server under a loaded CI machine can fail for reasons of its own (an old Ollama's runner
                 # once exited with status 2 while three rigs loaded models at once). One more attempt, and the
                 # flake stays visible: a FLAKY line, the cell's note and the table say which target needed it.
-                say(f"{cell.name}: {target} FAILED on attempt {attempt + 1} (exit {rc}); running it again; it said:\n  "
-                    + "\n  ".join(failure_excerpt(cell.log, offset)))
+                say(f"{cell.name}: {target} FAILED on attempt {attempt + 1} (exit {rc}); running it again; "
+                    + failure_excerpt(cell.log, offset))
                 offset = cell.log.stat().st_size
                 rc = run_logged(command, cell.log, env, coll, 1800, cpu)
                 if rc == 0:
@@ -324,8 +325,8 @@ def run_integration(cell: Cell, work: Path, venv: Path) -> None:
             else:
                 cell.failed += 1
                 cell.failures.append(target)
-                say(f"{cell.name}: {target} FAILED (exit {rc}, {dt:.0f}s, cpu {sum(cpu):.0f}s; log {cell.log}); it said:\n  "
-                    + "\n  ".join(failure_excerpt(cell.log, offset)))
+                say(f"{cell.name}: {target} FAILED (exit {rc}, {dt:.0f}s, cpu {sum(cpu):.0f}s; log {cell.log}); "
+                    + failure_excerpt(cell.log, offset))
     finally:
         run_logged(rig + ["down"], cell.log, env, REPO, 300)
 

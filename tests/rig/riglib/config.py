@@ -67,7 +67,13 @@ STATE = Path(os.environ.get("LLMOPS_RIG_STATE") or (REPO_ROOT / "tests" / "outpu
 INTEGRATION_CONFIG = Path(os.environ.get("LLMOPS_RIG_INTEGRATION_CONFIG")
                           or (REPO_ROOT / "tests" / "integration" / "integration_config.yml"))
 
-GO_BIN_DIR = CACHE / f"go-bin-{OLLAMA_VERSION}"  # <cache>/go-bin-<version>/ollama (+ llama-server, lib*.so)
+
+def go_bin_dir(version: str) -> Path:
+    """Where the build of one Ollama version lives: <cache>/go-bin-<version>/ollama (+ llama-server, lib*.so)."""
+    return CACHE / f"go-bin-{version}"
+
+
+GO_BIN_DIR = go_bin_dir(OLLAMA_VERSION)
 VENDOR_INCLUDE = CACHE / f"vendor-{OLLAMA_VERSION}" / "include"
 PYPI_DIR = CACHE / "pypi"
 UNPACK_DIR = CACHE / "pypi-unpacked"
@@ -96,7 +102,7 @@ def set_ollama_version(v: str) -> None:
     if version_tuple(v) < (0, 6, 5):
         die(f"Ollama {v} is older than the floor the rig builds and the collection supports (0.6.5)")
     OLLAMA_VERSION = v
-    GO_BIN_DIR = CACHE / f"go-bin-{v}"
+    GO_BIN_DIR = go_bin_dir(v)
     VENDOR_INCLUDE = CACHE / f"vendor-{v}" / "include"
 
 

@@ -85,7 +85,7 @@ def seed_binary(rig_binpath: Path) -> Path:
         env = {k: v for k, v in os.environ.items() if k != "LLMOPS_OLLAMA_BIN"}  # a binary given for the rig's version
         subprocess.run([sys.executable, str(config.RIG_PY), "--ollama-version", config.SEED_OLLAMA_VERSION, "build"],
                        env=env, check=True)
-    return config.CACHE / f"go-bin-{config.SEED_OLLAMA_VERSION}" / "ollama"
+    return config.go_bin_dir(config.SEED_OLLAMA_VERSION) / "ollama"
 
 
 class Seed:
